@@ -1,0 +1,198 @@
+//! `switchboard-cli`: the engine without a window.
+
+mod args;
+
+use std::io::Write;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use switchboard_desk::{
+    AccountConfig, AudioInput, AudioOutput, CallId, Engine, EngineConfig, EngineEvent, Password,
+    Snapshot,
+};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use args::{Account, Audio, Cli, Command, TransportArg};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // stdout carries the JSON events; logs go to stderr.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let (config, dial) = match cli.command {
+        Command::Agent(account) => (engine_config(&account)?, None),
+        Command::Call { target, account } => (engine_config(&account)?, Some(target)),
+        Command::Practice(audio) => {
+            let mut account = AccountConfig::new("agent");
+            account.display_name = Some("Practice agent".into());
+            (
+                EngineConfig {
+                    account,
+                    input: input(&audio),
+                    output: output(&audio),
+                    auto_answer: audio.auto_answer,
+                    practice: true,
+                },
+                None,
+            )
+        }
+    };
+    run(config, dial).await
+}
+
+fn engine_config(account: &Account) -> anyhow::Result<EngineConfig> {
+    if !matches!(account.transport, TransportArg::Udp) {
+        bail!("only --transport udp is available in this build; TCP and TLS arrive with the SIP endpoint work");
+    }
+    let registrar = args::registrar_addr(&account.registrar)?;
+    let password = match &account.password_env {
+        Some(var) => std::env::var(var).with_context(|| {
+            format!("environment variable {var} (from --password-env) is not set")
+        })?,
+        None => String::new(),
+    };
+    let mut config = AccountConfig::new(account.user.clone());
+    config.registrar = Some(registrar);
+    config.password = Password::new(password);
+    if let Some(bind) = account.bind {
+        config.bind = bind;
+    } else {
+        config.bind = std::net::SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 0);
+    }
+    Ok(EngineConfig {
+        account: config,
+        input: input(&account.audio),
+        output: output(&account.audio),
+        auto_answer: account.audio.auto_answer,
+        practice: false,
+    })
+}
+
+fn input(audio: &Audio) -> AudioInput {
+    match &audio.play {
+        Some(path) => AudioInput::File {
+            path: path.clone(),
+            looping: true,
+        },
+        None => AudioInput::Device,
+    }
+}
+
+fn output(audio: &Audio) -> AudioOutput {
+    match &audio.record {
+        Some(path) => AudioOutput::File(path.clone()),
+        None => AudioOutput::Device,
+    }
+}
+
+async fn run(config: EngineConfig, dial: Option<String>) -> anyhow::Result<()> {
+    let (engine, mut events) = Engine::start(config).await?;
+    let one_call = dial.is_some();
+    if let Some(target) = dial {
+        engine.dial(target)?;
+    }
+    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin_open = true;
+    loop {
+        tokio::select! {
+            event = events.recv() => {
+                let Some(event) = event else { break };
+                print_event(&event)?;
+                if one_call && matches!(event, EngineEvent::Ended { .. }) {
+                    break;
+                }
+            }
+            line = stdin.next_line(), if stdin_open => match line {
+                Ok(Some(line)) => {
+                    if !command(&engine, line.trim()) {
+                        break;
+                    }
+                }
+                // End of input: keep running (an agent may run with stdin closed).
+                Ok(None) | Err(_) => stdin_open = false,
+            },
+            _ = shutdown_signal() => break,
+        }
+    }
+    engine.shutdown().await;
+    // Report what the shutdown ended.
+    while let Ok(event) = events.try_recv() {
+        print_event(&event)?;
+    }
+    Ok(())
+}
+
+fn print_event(event: &EngineEvent) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, event)?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Runs one stdin command; false means quit.
+fn command(engine: &Engine, line: &str) -> bool {
+    let mut words = line.split_whitespace();
+    let verb = words.next().unwrap_or_default();
+    let arg = words.next().map(|s| CallId(s.to_owned()));
+    let snapshot = engine.snapshot();
+    let result = match verb {
+        "" => Ok(()),
+        "quit" | "exit" => return false,
+        "answer" => match arg.or_else(|| ringing(&snapshot)) {
+            Some(call) => engine.answer(call),
+            None => Err(anyhow_msg("no ringing call to answer")),
+        },
+        "hangup" => match arg.or_else(|| snapshot.calls.first().map(|c| c.id.clone())) {
+            Some(call) => engine.hangup(call),
+            None => Err(anyhow_msg("no call to hang up")),
+        },
+        other => Err(anyhow_msg(&format!(
+            "unknown command {other:?} (answer, hangup, quit)"
+        ))),
+    };
+    if let Err(e) = result {
+        let _ = print_event(&EngineEvent::Error {
+            message: e.to_string(),
+        });
+    }
+    true
+}
+
+fn ringing(snapshot: &Snapshot) -> Option<CallId> {
+    snapshot
+        .calls
+        .iter()
+        .find(|c| c.phase == switchboard_desk::snapshot::CallPhase::Ringing)
+        .map(|c| c.id.clone())
+}
+
+fn anyhow_msg(message: &str) -> switchboard_desk::DeskError {
+    switchboard_desk::DeskError::Command(message.to_owned())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,387 @@
+//! The engine's driver: one task that owns every call and turns SIP events and agent intents
+//! into media sessions, snapshots and [`EngineEvent`]s.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, UdpSocket};
+use std::time::SystemTime;
+
+use switchboard_media::{
+    sdp, AudioInput, AudioOutput, MediaError, MediaSession, MediaStats, SessionConfig,
+};
+use switchboard_sip::{AccountConfig, CallId, SipAgent, SipEvent};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::call::Call;
+use crate::error::DeskError;
+use crate::event::EngineEvent;
+use crate::practice::PracticeLine;
+use crate::snapshot::{CallDirection, CallPhase, RegistrationView, Snapshot};
+
+pub struct EngineConfig {
+    pub account: AccountConfig,
+    pub input: AudioInput,
+    pub output: AudioOutput,
+    /// Answer every incoming call at once (headless agents, tests).
+    pub auto_answer: bool,
+    /// Run the practice line: no trunk, a simulated customer calls over loopback SIP.
+    pub practice: bool,
+}
+
+enum Command {
+    Answer(CallId),
+    Hangup(CallId),
+    Dial(String),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A handle on the running engine: send intents, read snapshots.
+#[derive(Clone)]
+pub struct Engine {
+    commands: mpsc::UnboundedSender<Command>,
+    snapshot: watch::Receiver<Snapshot>,
+}
+
+impl Engine {
+    /// Starts the SIP agent (and the practice line when asked) and the engine task. Events
+    /// arrive on the returned receiver in order.
+    pub async fn start(
+        mut config: EngineConfig,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<EngineEvent>), DeskError> {
+        let practice = if config.practice {
+            let line = PracticeLine::start().await?;
+            config.account.registrar = None;
+            config.account.trusted_peer = Some(line.local_addr());
+            Some(line)
+        } else {
+            None
+        };
+        let (agent, sip_events) = SipAgent::start(config.account.clone()).await?;
+        let (events, events_rx) = mpsc::unbounded_channel();
+        let registration = if practice.is_some() {
+            RegistrationView::Practice
+        } else {
+            RegistrationView::Connecting
+        };
+        let snapshot = Snapshot {
+            registration,
+            account: config.account.user.clone(),
+            calls: Vec::new(),
+        };
+        let (snapshot_tx, snapshot_rx) = watch::channel(snapshot);
+        let (commands, commands_rx) = mpsc::unbounded_channel();
+        let _ = events.send(EngineEvent::Ready {
+            local: agent.local_addr().to_string(),
+            practice: practice.is_some(),
+        });
+        if let Some(line) = &practice {
+            line.call_agent_every(agent.local_addr(), &config.account.user);
+        }
+        let task = EngineTask {
+            agent,
+            config,
+            calls: BTreeMap::new(),
+            events,
+            snapshot: snapshot_tx,
+            _practice: practice,
+        };
+        tokio::spawn(task.run(sip_events, commands_rx));
+        Ok((
+            Self {
+                commands,
+                snapshot: snapshot_rx,
+            },
+            events_rx,
+        ))
+    }
+
+    pub fn answer(&self, call: CallId) -> Result<(), DeskError> {
+        self.send(Command::Answer(call))
+    }
+
+    pub fn hangup(&self, call: CallId) -> Result<(), DeskError> {
+        self.send(Command::Hangup(call))
+    }
+
+    /// Places a call to a SIP URI or a number/user at the trunk.
+    pub fn dial(&self, target: String) -> Result<(), DeskError> {
+        self.send(Command::Dial(target))
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        self.snapshot.borrow().clone()
+    }
+
+    /// A receiver that sees every new snapshot.
+    pub fn snapshots(&self) -> watch::Receiver<Snapshot> {
+        self.snapshot.clone()
+    }
+
+    /// Hangs up every call, unregisters and stops.
+    pub async fn shutdown(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.send(Command::Shutdown(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    fn send(&self, command: Command) -> Result<(), DeskError> {
+        self.commands.send(command).map_err(|_| DeskError::Stopped)
+    }
+}
+
+struct EngineTask {
+    agent: SipAgent,
+    config: EngineConfig,
+    calls: BTreeMap<CallId, Call>,
+    events: mpsc::UnboundedSender<EngineEvent>,
+    snapshot: watch::Sender<Snapshot>,
+    _practice: Option<PracticeLine>,
+}
+
+impl EngineTask {
+    async fn run(
+        mut self,
+        mut sip: mpsc::UnboundedReceiver<SipEvent>,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+    ) {
+        loop {
+            tokio::select! {
+                event = sip.recv() => match event {
+                    Some(event) => self.on_sip(event).await,
+                    None => break,
+                },
+                command = commands.recv() => match command {
+                    Some(Command::Shutdown(done)) => {
+                        self.shutdown().await;
+                        let _ = done.send(());
+                        return;
+                    }
+                    Some(command) => self.on_command(command).await,
+                    None => break,
+                },
+            }
+            self.publish();
+        }
+        self.shutdown().await;
+    }
+
+    fn emit(&self, event: EngineEvent) {
+        let _ = self.events.send(event);
+    }
+
+    fn publish(&self) {
+        self.snapshot.send_modify(|s| {
+            s.calls = self.calls.values().map(|c| c.view.clone()).collect();
+        });
+    }
+
+    async fn on_sip(&mut self, event: SipEvent) {
+        match event {
+            SipEvent::Registered { expires_secs } => {
+                self.snapshot.send_modify(|s| {
+                    s.registration = RegistrationView::Registered {
+                        expires: expires_secs,
+                    }
+                });
+                self.emit(EngineEvent::Registered {
+                    expires: expires_secs,
+                });
+            }
+            SipEvent::RegistrationFailed {
+                status,
+                reason,
+                retry_in_secs,
+            } => {
+                self.snapshot.send_modify(|s| {
+                    s.registration = RegistrationView::Failed {
+                        status,
+                        reason: reason.clone(),
+                        retry_in: retry_in_secs,
+                    }
+                });
+                self.emit(EngineEvent::RegistrationFailed {
+                    status,
+                    reason,
+                    retry_in: retry_in_secs,
+                });
+            }
+            SipEvent::Incoming {
+                call,
+                from_display,
+                from_uri,
+                offer,
+            } => {
+                tracing::info!(%call, "incoming call");
+                self.emit(EngineEvent::Incoming {
+                    call: call.clone(),
+                    caller: from_uri.clone(),
+                    display_name: from_display.clone(),
+                });
+                self.calls.insert(
+                    call.clone(),
+                    Call::inbound(call.clone(), from_uri, from_display, offer),
+                );
+                if self.config.auto_answer {
+                    self.answer(&call);
+                }
+            }
+            SipEvent::Ringing { call } => {
+                // Our own 180 on an inbound call also shows as an early dialog: report only
+                // the far end alerting on calls we placed.
+                if self
+                    .calls
+                    .get(&call)
+                    .is_some_and(|c| c.view.direction == CallDirection::Outbound)
+                {
+                    self.emit(EngineEvent::Ringing { call });
+                }
+            }
+            SipEvent::Answered { call, answer } => self.on_answered(&call, &answer).await,
+            SipEvent::Established { .. } => {}
+            SipEvent::Ended { call, reason } => {
+                let stats = self
+                    .calls
+                    .remove(&call)
+                    .and_then(|c| c.media)
+                    .map(MediaSession::stop)
+                    .unwrap_or_default();
+                self.emit(EngineEvent::Ended {
+                    call,
+                    reason,
+                    stats,
+                });
+            }
+        }
+    }
+
+    async fn on_command(&mut self, command: Command) {
+        let result = match command {
+            Command::Answer(call) => Ok(self.answer(&call)),
+            Command::Hangup(call) => self.agent.hangup(&call).await.map_err(DeskError::from),
+            Command::Dial(target) => self.dial(&target),
+            Command::Shutdown(_) => Ok(()),
+        };
+        if let Err(e) = result {
+            self.emit(EngineEvent::Error {
+                message: e.to_string(),
+            });
+        }
+    }
+
+    /// Answers a ringing call: SDP answer, media up, 200 OK. A call whose media cannot be set
+    /// up is refused (488) rather than answered into silence.
+    fn answer(&mut self, id: &CallId) {
+        let Some(call) = self.calls.get_mut(id) else {
+            self.emit(EngineEvent::Error {
+                message: format!("no call {id} to answer"),
+            });
+            return;
+        };
+        if call.view.phase != CallPhase::Ringing {
+            return;
+        }
+        let offer = call.offer.take().unwrap_or_default();
+        let started = start_answer(&offer, self.agent.local_addr(), &self.config);
+        match started {
+            Ok((answer, media)) => match self.agent.answer(id, &answer) {
+                Ok(()) => {
+                    call.connect(media, SystemTime::now());
+                    self.emit(EngineEvent::Answered { call: id.clone() });
+                }
+                Err(e) => self.emit(EngineEvent::Error {
+                    message: format!("answer failed: {e}"),
+                }),
+            },
+            Err(e) => {
+                tracing::warn!(call = %id, "cannot answer: {e}");
+                let status = if matches!(e, MediaError::NoCommonCodec | MediaError::Sdp(_)) {
+                    488
+                } else {
+                    500
+                };
+                let _ = self.agent.reject(id, status);
+            }
+        }
+    }
+
+    fn dial(&mut self, target: &str) -> Result<(), DeskError> {
+        let socket = bind_rtp(self.agent.local_addr())?;
+        let offer = sdp::offer(socket.local_addr()?);
+        let id = self.agent.call(target, &offer)?;
+        self.calls
+            .insert(id.clone(), Call::outbound(id, target.to_owned(), socket));
+        Ok(())
+    }
+
+    async fn on_answered(&mut self, id: &CallId, answer: &str) {
+        let Some(call) = self.calls.get_mut(id) else {
+            return;
+        };
+        let Some(socket) = call.socket.take() else {
+            return;
+        };
+        let media = sdp::read_answer(answer)
+            .map_err(DeskError::from)
+            .and_then(|negotiated| {
+                let config = SessionConfig {
+                    socket,
+                    negotiated,
+                    input: self.config.input.clone(),
+                    output: self.config.output.clone(),
+                };
+                MediaSession::start(config).map_err(DeskError::from)
+            });
+        match media {
+            Ok(media) => {
+                call.connect(media, SystemTime::now());
+                self.emit(EngineEvent::Answered { call: id.clone() });
+            }
+            Err(e) => {
+                self.emit(EngineEvent::Error {
+                    message: format!("media for {id}: {e}"),
+                });
+                // Hang up rather than keep a call with no audio; the Ended event follows.
+                let _ = self.agent.hangup(id).await;
+            }
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        let ids: Vec<CallId> = self.calls.keys().cloned().collect();
+        for id in ids {
+            let _ = self.agent.hangup(&id).await;
+            if let Some(call) = self.calls.remove(&id) {
+                let stats = call
+                    .media
+                    .map(MediaSession::stop)
+                    .unwrap_or_else(MediaStats::default);
+                self.emit(EngineEvent::Ended {
+                    call: id,
+                    reason: switchboard_sip::EndReason::LocalHangup,
+                    stats,
+                });
+            }
+        }
+        self.publish();
+    }
+}
+
+fn bind_rtp(sip_local: SocketAddr) -> Result<UdpSocket, DeskError> {
+    Ok(UdpSocket::bind(SocketAddr::new(sip_local.ip(), 0))?)
+}
+
+fn start_answer(
+    offer: &str,
+    sip_local: SocketAddr,
+    config: &EngineConfig,
+) -> Result<(String, MediaSession), MediaError> {
+    let socket = UdpSocket::bind(SocketAddr::new(sip_local.ip(), 0))?;
+    let (answer, negotiated) = sdp::answer(offer, socket.local_addr()?)?;
+    let media = MediaSession::start(SessionConfig {
+        socket,
+        negotiated,
+        input: config.input.clone(),
+        output: config.output.clone(),
+    })?;
+    Ok((answer, media))
+}

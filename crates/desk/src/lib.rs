@@ -1,0 +1,17 @@
+//! The agent engine. It joins the SIP user agent and the media layer into calls, keeps the one
+//! source of truth the UI and the CLI render ([`Snapshot`]), and runs the practice line.
+
+pub mod call;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod practice;
+pub mod snapshot;
+
+pub use engine::{Engine, EngineConfig};
+pub use error::DeskError;
+pub use event::EngineEvent;
+pub use snapshot::{CallView, RegistrationView, Snapshot};
+
+pub use switchboard_media::{AudioInput, AudioOutput, MediaStats};
+pub use switchboard_sip::{AccountConfig, CallId, EndReason, Password, Transport};

@@ -1,0 +1,118 @@
+//! The practice line: a simulated customer inside the process that calls the agent over real
+//! SIP on loopback and speaks recorded speech, so a newcomer sees the job with nothing set up.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard_media::{sdp, AudioInput, AudioOutput, MediaSession, SessionConfig};
+use switchboard_sip::{AccountConfig, SipAgent, SipEvent};
+use tokio::sync::{mpsc, Mutex};
+use tokio::task::JoinHandle;
+
+use crate::error::DeskError;
+
+/// Recorded customer speech (espeak-ng, 16 kHz mono), built into the program.
+const CUSTOMER_SPEECH: &[u8] = include_bytes!("../../../assets/practice/customer.wav");
+/// First call soon after start, so the newcomer sees it at once.
+const FIRST_CALL_AFTER: Duration = Duration::from_secs(3);
+/// Pause between one practice call ending and the next ringing.
+const BETWEEN_CALLS: Duration = Duration::from_secs(12);
+/// A practice customer gives up ringing after this, and hangs up a call after this long.
+const RING_FOR: Duration = Duration::from_secs(45);
+const TALK_FOR: Duration = Duration::from_secs(60);
+
+pub struct PracticeLine {
+    agent: Arc<SipAgent>,
+    events: Arc<Mutex<mpsc::UnboundedReceiver<SipEvent>>>,
+    task: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl PracticeLine {
+    pub async fn start() -> Result<Self, DeskError> {
+        let mut account = AccountConfig::new("practice-customer");
+        account.display_name = Some("Dana Whitfield (practice)".into());
+        let (agent, events) = SipAgent::start(account).await?;
+        Ok(Self {
+            agent: Arc::new(agent),
+            events: Arc::new(Mutex::new(events)),
+            task: std::sync::Mutex::new(None),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.agent.local_addr()
+    }
+
+    /// Calls `user` at `target` shortly, and again after each call ends.
+    pub fn call_agent_every(&self, target: SocketAddr, user: &str) {
+        let uri = format!("sip:{user}@{target}");
+        let agent = self.agent.clone();
+        let events = self.events.clone();
+        let handle = tokio::spawn(async move {
+            tokio::time::sleep(FIRST_CALL_AFTER).await;
+            loop {
+                if let Err(e) = one_call(&agent, &events, &uri).await {
+                    tracing::warn!("practice call: {e}");
+                }
+                tokio::time::sleep(BETWEEN_CALLS).await;
+            }
+        });
+        if let Ok(mut task) = self.task.lock() {
+            *task = Some(handle);
+        }
+    }
+}
+
+impl Drop for PracticeLine {
+    fn drop(&mut self) {
+        if let Ok(mut task) = self.task.lock() {
+            if let Some(t) = task.take() {
+                t.abort();
+            }
+        }
+    }
+}
+
+async fn one_call(
+    agent: &SipAgent,
+    events: &Mutex<mpsc::UnboundedReceiver<SipEvent>>,
+    uri: &str,
+) -> Result<(), DeskError> {
+    let socket = UdpSocket::bind(SocketAddr::new(agent.local_addr().ip(), 0))?;
+    let offer = sdp::offer(socket.local_addr()?);
+    let call = agent.call(uri, &offer)?;
+    let mut events = events.lock().await;
+    let mut socket = Some(socket);
+    let mut media: Option<MediaSession> = None;
+    let deadline = tokio::time::sleep(RING_FOR);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            _ = &mut deadline => {
+                let _ = agent.hangup(&call).await;
+                // The hang-up's Ended event ends the loop next time round; do not wait again.
+                deadline.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(5));
+            }
+            event = events.recv() => match event {
+                Some(SipEvent::Answered { call: c, answer }) if c == call => {
+                    if let (Some(sock), Ok(negotiated)) = (socket.take(), sdp::read_answer(&answer)) {
+                        let config = SessionConfig {
+                            socket: sock,
+                            negotiated,
+                            input: AudioInput::Embedded { name: "practice customer", wav: CUSTOMER_SPEECH },
+                            output: AudioOutput::Discard,
+                        };
+                        media = Some(MediaSession::start(config)?);
+                    }
+                    deadline.as_mut().reset(tokio::time::Instant::now() + TALK_FOR);
+                }
+                Some(SipEvent::Ended { call: c, .. }) if c == call => break,
+                Some(_) => {}
+                None => break,
+            },
+        }
+    }
+    drop(media);
+    Ok(())
+}

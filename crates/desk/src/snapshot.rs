@@ -1,0 +1,66 @@
+//! What the UI renders: the engine's state as plain data, replaced whole on every change.
+
+use serde::Serialize;
+use switchboard_sip::CallId;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ipc", derive(ts_rs::TS))]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum RegistrationView {
+    /// Not registered yet (starting).
+    Connecting,
+    Registered {
+        expires: u64,
+    },
+    #[serde(rename_all = "camelCase")]
+    Failed {
+        status: Option<u16>,
+        reason: String,
+        retry_in: u64,
+    },
+    /// No trunk configured: the practice line is the only caller.
+    Practice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ipc", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub enum CallDirection {
+    Inbound,
+    Outbound,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ipc", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub enum CallPhase {
+    /// Inbound, waiting for the agent.
+    Ringing,
+    /// Outbound, waiting for the far end.
+    Dialing,
+    Connected,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ipc", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct CallView {
+    pub id: CallId,
+    pub direction: CallDirection,
+    pub phase: CallPhase,
+    /// The other party's SIP URI.
+    pub remote: String,
+    /// The other party's display name as sent: untrusted text, to be shown as text.
+    pub display_name: Option<String>,
+    /// Milliseconds since the Unix epoch when the call connected, for the UI's timer.
+    pub connected_at_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ipc", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    pub registration: RegistrationView,
+    pub account: String,
+    pub calls: Vec<CallView>,
+}

@@ -1,0 +1,178 @@
+//! Sound devices through cpal. The device callbacks only move samples between the device and
+//! lock-free rings (no allocation, no lock, no logging); the media thread does everything else.
+
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use cpal::{FromSample, Sample, SampleFormat, SizedSample, StreamConfig, SupportedStreamConfig};
+use ringbuf::traits::{Consumer, Observer, Producer, Split};
+use ringbuf::{HeapCons, HeapProd, HeapRb};
+
+use crate::error::MediaError;
+use crate::format::{Frame, FRAME_SAMPLES, SAMPLE_RATE};
+
+/// Samples the rings hold: 200 ms, ample for scheduling hiccups without unbounded delay.
+const RING_SAMPLES: usize = FRAME_SAMPLES * 10;
+
+/// The microphone: a running input stream feeding a ring the media thread drains.
+pub struct Capture {
+    _stream: cpal::Stream,
+    ring: HeapCons<i16>,
+}
+
+impl Capture {
+    /// Opens the default input device at 48 kHz.
+    pub fn open_default() -> Result<Self, MediaError> {
+        let host = cpal::default_host();
+        let device = host
+            .default_input_device()
+            .ok_or_else(|| MediaError::Device("no input device".into()))?;
+        let config = pick_config(&device, true)?;
+        let (prod, ring) = HeapRb::<i16>::new(RING_SAMPLES).split();
+        let stream = match config.sample_format() {
+            SampleFormat::I16 => build_input::<i16>(&device, config.config(), prod),
+            SampleFormat::F32 => build_input::<f32>(&device, config.config(), prod),
+            other => {
+                return Err(MediaError::Device(format!(
+                    "unsupported input format {other}"
+                )))
+            }
+        }?;
+        stream.play().map_err(device_error)?;
+        Ok(Self {
+            _stream: stream,
+            ring,
+        })
+    }
+
+    /// Takes one frame if a whole one has been captured.
+    pub fn read_frame(&mut self, out: &mut Frame) -> bool {
+        if self.ring.occupied_len() < FRAME_SAMPLES {
+            return false;
+        }
+        self.ring.pop_slice(out) == FRAME_SAMPLES
+    }
+
+    /// Drops captured audio beyond `keep` samples, so that a late start does not become delay.
+    pub fn trim(&mut self, keep: usize) {
+        let excess = self.ring.occupied_len().saturating_sub(keep);
+        self.ring.skip(excess);
+    }
+}
+
+/// The speaker: a running output stream fed from a ring the media thread fills.
+pub struct Playback {
+    _stream: cpal::Stream,
+    ring: HeapProd<i16>,
+}
+
+impl Playback {
+    pub fn open_default() -> Result<Self, MediaError> {
+        let host = cpal::default_host();
+        let device = host
+            .default_output_device()
+            .ok_or_else(|| MediaError::Device("no output device".into()))?;
+        let config = pick_config(&device, false)?;
+        let (ring, cons) = HeapRb::<i16>::new(RING_SAMPLES).split();
+        let stream = match config.sample_format() {
+            SampleFormat::I16 => build_output::<i16>(&device, config.config(), cons),
+            SampleFormat::F32 => build_output::<f32>(&device, config.config(), cons),
+            other => {
+                return Err(MediaError::Device(format!(
+                    "unsupported output format {other}"
+                )))
+            }
+        }?;
+        stream.play().map_err(device_error)?;
+        Ok(Self {
+            _stream: stream,
+            ring,
+        })
+    }
+
+    /// Queues one frame; returns false when the device is not draining (ring full).
+    pub fn write_frame(&mut self, frame: &Frame) -> bool {
+        self.ring.push_slice(frame) == FRAME_SAMPLES
+    }
+}
+
+fn device_error(e: cpal::Error) -> MediaError {
+    MediaError::Device(e.to_string())
+}
+
+/// 48 kHz, mono preferred, 16-bit or float: what PulseAudio and every USB headset offer.
+fn pick_config(device: &cpal::Device, input: bool) -> Result<SupportedStreamConfig, MediaError> {
+    let ranges: Vec<_> = if input {
+        device
+            .supported_input_configs()
+            .map_err(device_error)?
+            .collect()
+    } else {
+        device
+            .supported_output_configs()
+            .map_err(device_error)?
+            .collect()
+    };
+    for channels in [1, 2] {
+        for format in [SampleFormat::I16, SampleFormat::F32] {
+            if let Some(c) = ranges
+                .iter()
+                .filter(|r| r.channels() == channels && r.sample_format() == format)
+                .find_map(|r| r.try_with_sample_rate(SAMPLE_RATE))
+            {
+                return Ok(c);
+            }
+        }
+    }
+    Err(MediaError::Device(format!(
+        "{} has no 48 kHz mono or stereo 16-bit/float configuration",
+        device.to_string()
+    )))
+}
+
+fn build_input<T>(
+    device: &cpal::Device,
+    config: StreamConfig,
+    mut ring: HeapProd<i16>,
+) -> Result<cpal::Stream, MediaError>
+where
+    T: SizedSample,
+    i16: FromSample<T>,
+{
+    let channels = usize::from(config.channels.max(1));
+    device
+        .build_input_stream(
+            config,
+            move |data: &[T], _| {
+                // Keep the first channel; overflow drops samples rather than blocking the device.
+                for s in data.iter().step_by(channels) {
+                    let _ = ring.try_push(i16::from_sample(*s));
+                }
+            },
+            |_e| {},
+            None,
+        )
+        .map_err(device_error)
+}
+
+fn build_output<T>(
+    device: &cpal::Device,
+    config: StreamConfig,
+    mut ring: HeapCons<i16>,
+) -> Result<cpal::Stream, MediaError>
+where
+    T: SizedSample + FromSample<i16>,
+{
+    let channels = usize::from(config.channels.max(1));
+    device
+        .build_output_stream(
+            config,
+            move |data: &mut [T], _| {
+                for frame in data.chunks_mut(channels) {
+                    let s = T::from_sample(ring.try_pop().unwrap_or(0));
+                    frame.fill(s);
+                }
+            },
+            |_e| {},
+            None,
+        )
+        .map_err(device_error)
+}

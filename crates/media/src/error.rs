@@ -1,0 +1,24 @@
+use std::fmt::Display;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MediaError {
+    #[error("codec: {0}")]
+    Codec(String),
+    #[error("SDP: {0}")]
+    Sdp(String),
+    #[error("no common codec in the remote offer (we support opus/48000)")]
+    NoCommonCodec,
+    #[error("audio file {path}: {reason}")]
+    AudioFile { path: String, reason: String },
+    #[error("audio device: {0}")]
+    Device(String),
+    #[error("socket: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl MediaError {
+    pub(crate) fn codec(e: impl Display) -> Self {
+        MediaError::Codec(e.to_string())
+    }
+}

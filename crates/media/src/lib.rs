@@ -1,0 +1,16 @@
+//! The media layer: audio in and out (devices, files), Opus, RTP over UDP, the jitter buffer and
+//! statistics. It knows nothing of SIP: the desk hands it a negotiated [`sdp::Negotiated`].
+
+pub mod audio;
+pub mod codec;
+pub mod error;
+pub mod format;
+pub mod jitter;
+pub mod rtp;
+pub mod sdp;
+pub mod session;
+pub mod stats;
+
+pub use error::MediaError;
+pub use session::{AudioInput, AudioOutput, MediaSession, SessionConfig};
+pub use stats::MediaStats;

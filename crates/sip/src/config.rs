@@ -1,0 +1,99 @@
+//! What one SIP account needs, handed over by value from the desk's configuration.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    #[default]
+    Udp,
+    Tcp,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+        }
+    }
+}
+
+/// A password that never shows in `Debug` output or logs.
+#[derive(Clone, Default)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(****)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AccountConfig {
+    /// The trunk: registrar and the only party allowed to send us calls. `None` runs without
+    /// registering (practice mode), trusting only `trusted_peer`.
+    pub registrar: Option<SocketAddr>,
+    /// Domain for our address-of-record; the registrar's address when not set.
+    pub domain: Option<String>,
+    pub user: String,
+    /// Shown to the people we call.
+    pub display_name: Option<String>,
+    pub password: Password,
+    pub transport: Transport,
+    /// Local address to bind; port 0 picks a free one.
+    pub bind: SocketAddr,
+    /// Registration lifetime we ask for.
+    pub expires: Duration,
+    /// How long a REGISTER may go unanswered before we call the registrar unreachable.
+    pub register_timeout: Duration,
+    /// Without a registrar, the one source allowed to call us.
+    pub trusted_peer: Option<SocketAddr>,
+    pub user_agent: String,
+}
+
+impl AccountConfig {
+    pub fn new(user: impl Into<String>) -> Self {
+        Self {
+            registrar: None,
+            domain: None,
+            user: user.into(),
+            display_name: None,
+            password: Password::default(),
+            transport: Transport::Udp,
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            expires: Duration::from_secs(600),
+            register_timeout: Duration::from_secs(8),
+            trusted_peer: None,
+            user_agent: concat!("Switchboard/", env!("CARGO_PKG_VERSION")).into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_is_redacted_in_debug_output() {
+        let mut c = AccountConfig::new("agent");
+        c.password = Password::new("hunter2");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert_eq!(c.password.expose(), "hunter2");
+    }
+}

@@ -1,0 +1,72 @@
+//! What the user agent reports to the layer above.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// A call, named by its SIP Call-ID.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "ipc", derive(ts_rs::TS), ts(type = "string"))]
+pub struct CallId(pub String);
+
+impl fmt::Display for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Why a call ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ipc", derive(ts_rs::TS))]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum EndReason {
+    /// We hung up.
+    LocalHangup,
+    /// The other party hung up.
+    RemoteHangup,
+    /// The caller gave up before we answered.
+    Cancelled,
+    /// We declined an incoming call.
+    Declined,
+    /// The far end (or the trunk) refused or failed our call with this status.
+    Rejected { status: u16 },
+    /// No answer to our requests.
+    Timeout,
+    /// Media could not be set up (no common codec, bad SDP).
+    MediaFailed { detail: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SipEvent {
+    Registered {
+        expires_secs: u64,
+    },
+    RegistrationFailed {
+        status: Option<u16>,
+        reason: String,
+        retry_in_secs: u64,
+    },
+    Incoming {
+        call: CallId,
+        from_display: Option<String>,
+        from_uri: String,
+        offer: String,
+    },
+    /// Our outgoing call was answered with this SDP.
+    Answered {
+        call: CallId,
+        answer: String,
+    },
+    /// The remote party is alerting.
+    Ringing {
+        call: CallId,
+    },
+    /// The dialog is confirmed (ACK received or sent).
+    Established {
+        call: CallId,
+    },
+    Ended {
+        call: CallId,
+        reason: EndReason,
+    },
+}

@@ -1,0 +1,6 @@
+//! Microsoft Teams side of escalation: the presence model today; sign-in, Graph polling and the
+//! expert directory join it (see DESIGN.md, "Microsoft Teams facts").
+
+pub mod presence;
+
+pub use presence::{Activity, Availability, Presence};
