@@ -1,0 +1,195 @@
+//! The first real call through the headless agent: Kamailio as the trunk, baresip as the
+//! customer, `switchboard-cli agent` answering from stdin, Opus both ways from WAV files.
+
+use std::io::Write;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use switchboard_testkit::audio;
+use switchboard_testkit::baresip::Baresip;
+use switchboard_testkit::json_lines::JsonLines;
+use switchboard_testkit::kamailio::Kamailio;
+
+const CUSTOMER_LINE: &str =
+    "Hello, I am calling about my order. It arrived broken and I would like a replacement.";
+const AGENT_LINE: &str =
+    "Thank you for calling. I am sorry to hear that, let me look up your order right away.";
+
+struct Agent {
+    child: Child,
+    stdin: ChildStdin,
+    events: JsonLines,
+}
+
+impl Agent {
+    fn start(args: &[&str], password: &str) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard-cli"))
+            .args(args)
+            .env("AGENT_PW", password)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start switchboard-cli");
+        let stdin = child.stdin.take().expect("stdin");
+        let events = JsonLines::spawn(child.stdout.take().expect("stdout"));
+        Self {
+            child,
+            stdin,
+            events,
+        }
+    }
+
+    fn send(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").expect("write to agent");
+    }
+
+    fn wait(&mut self, event: &str, secs: u64) -> Value {
+        self.events
+            .wait_for("event", event, Duration::from_secs(secs))
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn customer_call_is_answered_from_stdin_and_speech_flows_both_ways() {
+    let out = switchboard_testkit::output::dir("cli_first_call");
+    let kamailio = Kamailio::start(
+        &out,
+        &[("agent1", "agent-secret"), ("customer", "customer-secret")],
+    );
+    let customer_speech = audio::speech(&out, "customer", CUSTOMER_LINE, 2);
+    let agent_speech = audio::speech(&out, "agent", AGENT_LINE, 1);
+    let recording = out.join("agent-heard.wav");
+
+    let registrar = kamailio.uri();
+    let mut agent = Agent::start(
+        &[
+            "agent",
+            "--registrar",
+            &registrar,
+            "--user",
+            "agent1",
+            "--password-env",
+            "AGENT_PW",
+            "--play",
+            agent_speech.to_str().expect("utf-8 path"),
+            "--record",
+            recording.to_str().expect("utf-8 path"),
+        ],
+        "agent-secret",
+    );
+    let registered = agent.wait("registered", 10);
+    assert!(
+        registered["expires"].as_u64().unwrap_or(0) > 0,
+        "{registered}"
+    );
+
+    let baresip_dir = out.join("customer");
+    std::fs::create_dir_all(&baresip_dir).expect("dir");
+    let mut customer = Baresip::start(
+        &baresip_dir,
+        kamailio.port,
+        "customer",
+        "customer-secret",
+        &customer_speech,
+    );
+    customer.dial(&format!("sip:agent1@127.0.0.1:{}", kamailio.port));
+
+    let incoming = agent.wait("incoming", 10);
+    assert!(
+        incoming["caller"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("customer"),
+        "{incoming}"
+    );
+    agent.send("answer");
+    agent.wait("answered", 5);
+    customer.wait_event("CALL_ESTABLISHED", Duration::from_secs(5));
+    // Let the customer finish the sentence (baresip hangs up at the end of its file).
+    customer.wait_event("CALL_CLOSED", Duration::from_secs(20));
+    let ended = agent.wait("ended", 10);
+
+    assert_eq!(ended["reason"]["kind"], "remoteHangup", "{ended}");
+    let stats = &ended["stats"];
+    let sent = stats["packetsSent"].as_u64().unwrap_or(0);
+    let received = stats["packetsReceived"].as_u64().unwrap_or(0);
+    assert!(sent > 100 && received > 100, "too few packets: {stats}");
+    assert!(
+        stats["lossFraction"].as_f64().unwrap_or(1.0) < 0.02,
+        "loss on loopback: {stats}"
+    );
+
+    // The agent heard the customer's speech: active audio whose envelope follows the original.
+    let (heard, heard_rate) = audio::read_mono(&recording);
+    let (said, said_rate) = audio::read_mono(&customer_speech);
+    let active = audio::active_windows(&heard, heard_rate, 500.0);
+    assert!(
+        active > 50,
+        "agent recording is nearly silent: {active} active 20 ms windows"
+    );
+    let corr = audio::envelope_correlation(&said, said_rate, &heard, heard_rate, 2000);
+    eprintln!("agent heard: {active} active windows, envelope r = {corr:.3}");
+    assert!(
+        corr > 0.6,
+        "agent recording does not follow the customer's speech (r = {corr:.2})"
+    );
+
+    // The customer heard the agent: baresip's decoded-audio dump carries speech.
+    let heard_by_customer = customer.heard_files();
+    assert!(
+        !heard_by_customer.is_empty(),
+        "baresip wrote no decoded audio"
+    );
+    let (c_heard, c_rate) = audio::read_mono(&heard_by_customer[0]);
+    let (a_said, a_rate) = audio::read_mono(&agent_speech);
+    let corr = audio::envelope_correlation(&a_said, a_rate, &c_heard, c_rate, 2000);
+    eprintln!("customer heard: envelope r = {corr:.3}");
+    assert!(
+        audio::active_windows(&c_heard, c_rate, 500.0) > 50,
+        "customer heard silence"
+    );
+    assert!(
+        corr > 0.6,
+        "customer's audio does not follow the agent's speech (r = {corr:.2})"
+    );
+    agent.send("quit");
+}
+
+#[test]
+fn wrong_password_is_a_clear_401_registration_failure_with_a_retry() {
+    let out = switchboard_testkit::output::dir("cli_wrong_password");
+    let kamailio = Kamailio::start(&out, &[("agent1", "right")]);
+    let registrar = kamailio.uri();
+    let mut agent = Agent::start(
+        &[
+            "agent",
+            "--registrar",
+            &registrar,
+            "--user",
+            "agent1",
+            "--password-env",
+            "AGENT_PW",
+        ],
+        "wrong",
+    );
+    let failed = agent.wait("registration_failed", 10);
+    assert_eq!(failed["status"], 401, "{failed}");
+    assert!(
+        failed["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("credentials"),
+        "{failed}"
+    );
+    assert!(failed["retryIn"].as_u64().unwrap_or(0) >= 1, "{failed}");
+    agent.send("quit");
+}

@@ -1,0 +1,100 @@
+//! Test speech and what a recording holds.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Synthesises `text` with espeak-ng into a 48 kHz WAV with `channels` channels.
+pub fn speech(dir: &Path, name: &str, text: &str, channels: u16) -> PathBuf {
+    crate::require("espeak-ng", "espeak-ng");
+    crate::require("sox", "sox");
+    let raw = dir.join(format!("{name}.espeak.wav"));
+    let out = dir.join(format!("{name}.wav"));
+    let ok = Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "150", "-w"])
+        .arg(&raw)
+        .arg(text)
+        .status();
+    assert!(ok.is_ok_and(|s| s.success()), "espeak-ng failed");
+    let ok = Command::new("sox")
+        .arg(&raw)
+        .args(["-r", "48000", "-b", "16", "-c", &channels.to_string()])
+        .arg(&out)
+        .status();
+    assert!(ok.is_ok_and(|s| s.success()), "sox failed");
+    out
+}
+
+/// Mono samples of a WAV file (first channel).
+pub fn read_mono(path: &Path) -> (Vec<i16>, u32) {
+    let mut reader =
+        hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let spec = reader.spec();
+    let samples: Vec<i16> = reader.samples::<i16>().map(|s| s.unwrap_or(0)).collect();
+    let mono = samples
+        .iter()
+        .step_by(usize::from(spec.channels.max(1)))
+        .copied()
+        .collect();
+    (mono, spec.sample_rate)
+}
+
+/// RMS level over 20 ms windows: how many windows carry sound above `threshold`.
+pub fn active_windows(samples: &[i16], rate: u32, threshold: f64) -> usize {
+    let window = (rate / 50) as usize;
+    samples
+        .chunks(window.max(1))
+        .filter(|w| {
+            let e: f64 =
+                w.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / w.len() as f64;
+            e.sqrt() > threshold
+        })
+        .count()
+}
+
+/// Peak normalised cross-correlation of two signals' short-time energy envelopes (10 ms hops),
+/// searched over lags up to `max_lag_ms`. Speech that went through a codec keeps its envelope;
+/// silence or noise does not correlate.
+pub fn envelope_correlation(
+    a: &[i16],
+    a_rate: u32,
+    b: &[i16],
+    b_rate: u32,
+    max_lag_ms: usize,
+) -> f64 {
+    let ea = envelope(a, a_rate);
+    let eb = envelope(b, b_rate);
+    let max_lag = max_lag_ms / 10;
+    let mut best = 0.0f64;
+    for lag in 0..=max_lag.min(eb.len()) {
+        let n = ea.len().min(eb.len().saturating_sub(lag));
+        if n < 50 {
+            break;
+        }
+        best = best.max(pearson(&ea[..n], &eb[lag..lag + n]));
+    }
+    best
+}
+
+fn envelope(samples: &[i16], rate: u32) -> Vec<f64> {
+    let hop = (rate / 100) as usize;
+    samples
+        .chunks(hop.max(1))
+        .map(|w| (w.iter().map(|&s| f64::from(s).abs()).sum::<f64>() / w.len() as f64).ln_1p())
+        .collect()
+}
+
+fn pearson(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len() as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let (mut cov, mut va, mut vb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        cov += (x - ma) * (y - mb);
+        va += (x - ma).powi(2);
+        vb += (y - mb).powi(2);
+    }
+    if va == 0.0 || vb == 0.0 {
+        0.0
+    } else {
+        cov / (va.sqrt() * vb.sqrt())
+    }
+}

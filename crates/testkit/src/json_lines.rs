@@ -1,0 +1,54 @@
+//! Reads a child's stdout as JSON lines on a thread, so tests can wait for an event by name.
+
+use std::io::{BufRead, BufReader, Read};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub struct JsonLines {
+    rx: Receiver<Value>,
+    /// Everything seen so far, for failure messages.
+    pub seen: Vec<Value>,
+}
+
+impl JsonLines {
+    pub fn spawn(stream: impl Read + Send + 'static) -> Self {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                let value = serde_json::from_str(&line).unwrap_or_else(|_| Value::String(line));
+                if tx.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for the next object whose `key` is `value`, passing over others.
+    pub fn wait_for(&mut self, key: &str, value: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(v) => {
+                    self.seen.push(v.clone());
+                    if v.get(key).and_then(Value::as_str) == Some(value) {
+                        return v;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("no {key}={value} within {timeout:?}; saw {:#?}", self.seen)
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("stream closed before {key}={value}; saw {:#?}", self.seen)
+                }
+            }
+        }
+    }
+}

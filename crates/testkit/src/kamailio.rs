@@ -1,0 +1,158 @@
+//! Kamailio as the contact center's trunk: a registrar with digest authentication and a proxy
+//! that routes calls between registered users, on a loopback port of its own.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct Kamailio {
+    pub port: u16,
+    child: Child,
+    log: Arc<Mutex<String>>,
+    _dir: PathBuf,
+}
+
+const MODULES: &[&str] = &[
+    "tm",
+    "sl",
+    "rr",
+    "pv",
+    "maxfwd",
+    "usrloc",
+    "registrar",
+    "textops",
+    "siputils",
+    "sanity",
+    "auth",
+    "xlog",
+];
+
+impl Kamailio {
+    /// Starts Kamailio with these `(user, password)` accounts.
+    pub fn start(dir: &std::path::Path, users: &[(&str, &str)]) -> Self {
+        let binary = crate::require("kamailio", "kamailio");
+        let port = crate::net::free_port();
+        let cfg_path = dir.join("kamailio.cfg");
+        std::fs::write(&cfg_path, config(port, users)).expect("write kamailio.cfg");
+        let mut child = Command::new(binary)
+            .args(["-f"])
+            .arg(&cfg_path)
+            .args(["-DD", "-E", "-n", "1", "-Y"])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start kamailio");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        if let Some(stderr) = child.stderr.take() {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    if line.contains("SO_RCVBUF is finally") {
+                        let _ = ready_tx.send(());
+                    }
+                    if let Ok(mut l) = log.lock() {
+                        l.push_str(&line);
+                        l.push('\n');
+                    }
+                }
+            });
+        }
+        let k = Self {
+            port,
+            child,
+            log,
+            _dir: dir.to_owned(),
+        };
+        if ready_rx.recv_timeout(Duration::from_secs(10)).is_err() {
+            panic!("kamailio did not start listening; log:\n{}", k.log());
+        }
+        // The UDP receivers start right after the buffer probe.
+        std::thread::sleep(Duration::from_millis(200));
+        k
+    }
+
+    pub fn uri(&self) -> String {
+        format!("sip:127.0.0.1:{}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Waits until the log mentions `needle` (Kamailio logs each REGISTER it saves).
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+}
+
+impl Drop for Kamailio {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn config(port: u16, users: &[(&str, &str)]) -> String {
+    let modules: String = MODULES
+        .iter()
+        .map(|m| format!("loadmodule \"{m}.so\"\n"))
+        .collect();
+    let passwords: String = users
+        .iter()
+        .map(|(u, p)| format!("    if ($fU == \"{u}\") {{ $var(pw) = \"{p}\"; }}\n"))
+        .collect();
+    format!(
+        r#"#!KAMAILIO
+debug=2
+log_stderror=yes
+children=2
+auto_aliases=no
+listen=udp:127.0.0.1:{port}
+alias="127.0.0.1:{port}"
+mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+{modules}
+modparam("usrloc", "db_mode", 0)
+
+request_route {{
+    if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
+    if (!sanity_check()) {{ exit; }}
+    if (has_totag()) {{
+        if (loose_route()) {{ t_relay(); exit; }}
+        if (is_method("ACK")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
+        sl_send_reply("404", "Not here");
+        exit;
+    }}
+    if (is_method("CANCEL")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
+    route(AUTH);
+    if (is_method("REGISTER")) {{
+        if (!save("location")) {{ sl_reply_error(); }}
+        xlog("L_INFO", "saved registration of $fU\n");
+        exit;
+    }}
+    if (is_method("INVITE")) {{ record_route(); }}
+    if (!lookup("location")) {{ sl_send_reply("404", "Not Found"); exit; }}
+    t_relay();
+}}
+
+route[AUTH] {{
+    $var(pw) = "";
+{passwords}    if ($var(pw) == "" || !pv_auth_check("$fd", "$var(pw)", "0", "1")) {{
+        auth_challenge("$fd", "1");
+        exit;
+    }}
+    consume_credentials();
+}}
+"#
+    )
+}
