@@ -1,3 +1,11 @@
+// Commands are declared here so that tauri-build generates one permission per command; the
+// window's capability (src-tauri/capabilities/main.json) then grants exactly what the UI calls.
 fn main() {
-    tauri_build::build()
+    let commands = &["snapshot", "answer_call", "hangup_call"];
+    let attributes = tauri_build::Attributes::new()
+        .capabilities_path_pattern("src-tauri/capabilities/*.json")
+        .app_manifest(tauri_build::AppManifest::new().commands(commands));
+    if let Err(e) = tauri_build::try_build(attributes) {
+        panic!("tauri build step failed: {e:#}");
+    }
 }

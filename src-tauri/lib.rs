@@ -1,1 +1,31 @@
+//! The desktop shell: a window over the engine. It starts the engine, forwards its snapshots and
+//! events to the UI, and maps a handful of commands onto it. No telephony lives here.
 
+pub mod bindings;
+mod commands;
+mod error;
+mod events;
+mod startup;
+
+use tauri::Manager;
+
+pub fn run() -> anyhow::Result<()> {
+    startup::init_logging();
+    tauri::Builder::default()
+        .invoke_handler(commands::handler())
+        .setup(|app| {
+            let engine = tauri::async_runtime::block_on(startup::start_engine())?;
+            events::forward(app.handle().clone(), engine.0.clone(), engine.1);
+            app.manage(engine.0);
+            Ok(())
+        })
+        .build(tauri::generate_context!())?
+        .run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                if let Some(engine) = app.try_state::<switchboard_desk::Engine>() {
+                    tauri::async_runtime::block_on(engine.shutdown());
+                }
+            }
+        });
+    Ok(())
+}

@@ -1,9 +1,8 @@
 //! The command line. This interface is a contract other tools drive: extend it, do not change it.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
@@ -69,49 +68,4 @@ pub enum TransportArg {
     Udp,
     Tcp,
     Tls,
-}
-
-/// `sip:HOST[:PORT]` to a socket address (DNS A/AAAA; SRV comes with the SIP endpoint work).
-pub fn registrar_addr(uri: &str) -> anyhow::Result<SocketAddr> {
-    let rest = uri
-        .strip_prefix("sip:")
-        .with_context(|| format!("registrar {uri:?} must be a sip: URI"))?;
-    let hostport = rest.split([';', '?']).next().unwrap_or_default();
-    let hostport = hostport.rsplit('@').next().unwrap_or_default();
-    if hostport.is_empty() {
-        bail!("registrar {uri:?} has no host");
-    }
-    let with_port = if hostport.ends_with(']') || !hostport.contains(':') {
-        format!("{hostport}:5060")
-    } else {
-        hostport.to_owned()
-    };
-    with_port
-        .to_socket_addrs()
-        .with_context(|| format!("cannot resolve registrar {uri:?}"))?
-        .next()
-        .with_context(|| format!("registrar {uri:?} resolves to no address"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn registrar_uris_resolve_with_default_port() {
-        assert_eq!(
-            registrar_addr("sip:127.0.0.1:5080").expect("ok"),
-            "127.0.0.1:5080".parse().expect("a")
-        );
-        assert_eq!(
-            registrar_addr("sip:127.0.0.1").expect("ok"),
-            "127.0.0.1:5060".parse().expect("a")
-        );
-        assert_eq!(
-            registrar_addr("sip:[::1]").expect("ok"),
-            "[::1]:5060".parse().expect("a")
-        );
-        assert!(registrar_addr("127.0.0.1:5060").is_err());
-        assert!(registrar_addr("sip:").is_err());
-    }
 }

@@ -50,7 +50,8 @@ fn engine_config(account: &Account) -> anyhow::Result<EngineConfig> {
     if !matches!(account.transport, TransportArg::Udp) {
         bail!("only --transport udp is available in this build; TCP and TLS arrive with the SIP endpoint work");
     }
-    let registrar = args::registrar_addr(&account.registrar)?;
+    let registrar = switchboard_desk::settings::registrar_addr(&account.registrar)
+        .map_err(anyhow::Error::msg)?;
     let password = match &account.password_env {
         Some(var) => std::env::var(var).with_context(|| {
             format!("environment variable {var} (from --password-env) is not set")

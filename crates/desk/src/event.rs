@@ -15,12 +15,14 @@ pub enum EngineEvent {
         practice: bool,
     },
     Registered {
+        #[cfg_attr(feature = "ipc", ts(type = "number"))]
         expires: u64,
     },
     #[serde(rename_all = "camelCase")]
     RegistrationFailed {
         status: Option<u16>,
         reason: String,
+        #[cfg_attr(feature = "ipc", ts(type = "number"))]
         retry_in: u64,
     },
     #[serde(rename_all = "camelCase")]

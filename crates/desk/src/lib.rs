@@ -6,11 +6,13 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod practice;
+pub mod settings;
 pub mod snapshot;
 
 pub use engine::{Engine, EngineConfig};
 pub use error::DeskError;
 pub use event::EngineEvent;
+pub use settings::{Settings, SettingsError};
 pub use snapshot::{CallView, RegistrationView, Snapshot};
 
 pub use switchboard_media::{AudioInput, AudioOutput, MediaStats};

@@ -10,12 +10,14 @@ pub enum RegistrationView {
     /// Not registered yet (starting).
     Connecting,
     Registered {
+        #[cfg_attr(feature = "ipc", ts(type = "number"))]
         expires: u64,
     },
     #[serde(rename_all = "camelCase")]
     Failed {
         status: Option<u16>,
         reason: String,
+        #[cfg_attr(feature = "ipc", ts(type = "number"))]
         retry_in: u64,
     },
     /// No trunk configured: the practice line is the only caller.
@@ -53,6 +55,7 @@ pub struct CallView {
     /// The other party's display name as sent: untrusted text, to be shown as text.
     pub display_name: Option<String>,
     /// Milliseconds since the Unix epoch when the call connected, for the UI's timer.
+    #[cfg_attr(feature = "ipc", ts(type = "number | null"))]
     pub connected_at_ms: Option<u64>,
 }
 

@@ -12,17 +12,22 @@ use crate::jitter::{SeqExtender, SeqNo};
 #[cfg_attr(feature = "ipc", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct MediaStats {
+    #[cfg_attr(feature = "ipc", ts(type = "number"))]
     pub packets_sent: u64,
+    #[cfg_attr(feature = "ipc", ts(type = "number"))]
     pub packets_received: u64,
     /// Packets expected from the sequence range but never received.
+    #[cfg_attr(feature = "ipc", ts(type = "number"))]
     pub packets_lost: u64,
     /// `packets_lost` over packets expected, 0..=1.
     pub loss_fraction: f64,
     /// RFC 3550 interarrival jitter, in milliseconds.
     pub jitter_ms: f64,
     /// Frames concealed because their packet was missing when due.
+    #[cfg_attr(feature = "ipc", ts(type = "number"))]
     pub frames_concealed: u64,
     /// Packets that arrived after their playout time.
+    #[cfg_attr(feature = "ipc", ts(type = "number"))]
     pub packets_late: u64,
 }
 

@@ -1,0 +1,168 @@
+//! The user's settings file (TOML). Machine policy layers over it later; for now it says which
+//! trunk to use, and without one the app runs the practice line.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use switchboard_sip::{AccountConfig, Password};
+
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct SettingsError {
+    pub path: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub trunk: Option<TrunkSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TrunkSettings {
+    /// `sip:HOST[:PORT]`
+    pub registrar: String,
+    pub user: String,
+    pub display_name: Option<String>,
+    /// Environment variable holding the password. The OS keychain replaces this with the
+    /// managed-configuration work; a password is never written in this file.
+    pub password_env: Option<String>,
+}
+
+impl Settings {
+    /// The default location: `$XDG_CONFIG_HOME/switchboard/settings.toml` (or the platform's).
+    pub fn default_path() -> Option<PathBuf> {
+        let base = std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+        Some(base.join("switchboard").join("settings.toml"))
+    }
+
+    /// Reads a settings file; a missing file is the default (practice mode), a malformed one is
+    /// an error naming the file and the problem.
+    pub fn load(path: &Path) -> Result<Self, SettingsError> {
+        let err = |reason: String| SettingsError {
+            path: path.display().to_string(),
+            reason,
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| err(e.to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(err(e.to_string())),
+        }
+    }
+}
+
+impl TrunkSettings {
+    pub fn account(&self) -> Result<AccountConfig, SettingsError> {
+        let err = |reason: String| SettingsError {
+            path: "trunk".into(),
+            reason,
+        };
+        let mut account = AccountConfig::new(self.user.clone());
+        account.registrar = Some(registrar_addr(&self.registrar).map_err(err)?);
+        account.display_name = self.display_name.clone();
+        account.bind = SocketAddr::from(([0, 0, 0, 0], 0));
+        if let Some(var) = &self.password_env {
+            let password = std::env::var(var).map_err(|_| {
+                err(format!(
+                    "environment variable {var} (password_env) is not set"
+                ))
+            })?;
+            account.password = Password::new(password);
+        }
+        Ok(account)
+    }
+}
+
+/// `sip:HOST[:PORT]` to a socket address (A/AAAA lookup; SRV comes with the SIP endpoint work).
+pub fn registrar_addr(uri: &str) -> Result<SocketAddr, String> {
+    let rest = uri
+        .strip_prefix("sip:")
+        .ok_or_else(|| format!("registrar {uri:?} must be a sip: URI"))?;
+    let hostport = rest.split([';', '?']).next().unwrap_or_default();
+    let hostport = hostport.rsplit('@').next().unwrap_or_default();
+    if hostport.is_empty() {
+        return Err(format!("registrar {uri:?} has no host"));
+    }
+    let bracketed_v6 = hostport.starts_with('[') && hostport.ends_with(']');
+    let with_port = if bracketed_v6 || !hostport.contains(':') {
+        format!("{hostport}:5060")
+    } else {
+        hostport.to_owned()
+    };
+    with_port
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve registrar {uri:?}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("registrar {uri:?} resolves to no address"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registrar_uris_resolve_with_default_port() {
+        assert_eq!(
+            registrar_addr("sip:127.0.0.1:5080"),
+            Ok("127.0.0.1:5080".parse().expect("a"))
+        );
+        assert_eq!(
+            registrar_addr("sip:127.0.0.1"),
+            Ok("127.0.0.1:5060".parse().expect("a"))
+        );
+        assert_eq!(
+            registrar_addr("sip:[::1]"),
+            Ok("[::1]:5060".parse().expect("a"))
+        );
+        assert!(registrar_addr("127.0.0.1:5060").is_err());
+        assert!(registrar_addr("sip:").is_err());
+    }
+
+    #[test]
+    fn missing_file_means_practice_and_bad_files_name_the_problem() {
+        let dir = std::env::temp_dir().join(format!("sb-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        assert_eq!(
+            Settings::load(&dir.join("none.toml")).expect("default"),
+            Settings::default()
+        );
+
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "[trunk]\nregistrar = 5\n").expect("write");
+        let e = Settings::load(&bad).expect_err("type error");
+        assert!(
+            e.to_string().contains("bad.toml") && e.to_string().contains("registrar"),
+            "{e}"
+        );
+
+        let typo = dir.join("typo.toml");
+        std::fs::write(
+            &typo,
+            "[trunk]\nregistrar = \"sip:127.0.0.1\"\nuser = \"a\"\npasword = \"x\"\n",
+        )
+        .expect("write");
+        assert!(Settings::load(&typo)
+            .expect_err("unknown key")
+            .to_string()
+            .contains("pasword"));
+
+        let good = dir.join("good.toml");
+        std::fs::write(
+            &good,
+            "[trunk]\nregistrar = \"sip:127.0.0.1:5070\"\nuser = \"agent7\"\n",
+        )
+        .expect("write");
+        let s = Settings::load(&good).expect("valid");
+        let account = s.trunk.expect("trunk").account().expect("account");
+        assert_eq!(
+            account.registrar,
+            Some("127.0.0.1:5070".parse().expect("a"))
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -1,0 +1,21 @@
+//! The call panel.
+
+use switchboard_desk::{CallId, Engine, Snapshot};
+use tauri::State;
+
+use crate::error::CommandError;
+
+#[tauri::command]
+pub fn snapshot(engine: State<'_, Engine>) -> Snapshot {
+    engine.snapshot()
+}
+
+#[tauri::command]
+pub fn answer_call(engine: State<'_, Engine>, call: String) -> Result<(), CommandError> {
+    Ok(engine.answer(CallId(call))?)
+}
+
+#[tauri::command]
+pub fn hangup_call(engine: State<'_, Engine>, call: String) -> Result<(), CommandError> {
+    Ok(engine.hangup(CallId(call))?)
+}

@@ -1,0 +1,9 @@
+//! IPC commands, one file per screen area. Each is a few lines: take the arguments, call the
+//! engine, map the error.
+
+mod call;
+
+pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static
+{
+    tauri::generate_handler![call::snapshot, call::answer_call, call::hangup_call]
+}

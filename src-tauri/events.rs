@@ -1,0 +1,29 @@
+//! Engine facts to the UI: every snapshot as `snapshot-changed`, every event as `engine-event`.
+
+use switchboard_desk::{Engine, EngineEvent};
+use tauri::{AppHandle, Emitter};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+pub const SNAPSHOT_CHANGED: &str = "snapshot-changed";
+pub const ENGINE_EVENT: &str = "engine-event";
+
+pub fn forward(app: AppHandle, engine: Engine, mut events: UnboundedReceiver<EngineEvent>) {
+    let events_app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        while let Some(event) = events.recv().await {
+            tracing::info!(?event, "engine event");
+            if let Err(e) = events_app.emit(ENGINE_EVENT, &event) {
+                tracing::warn!("cannot emit engine event: {e}");
+            }
+        }
+    });
+    tauri::async_runtime::spawn(async move {
+        let mut snapshots = engine.snapshots();
+        while snapshots.changed().await.is_ok() {
+            let snapshot = snapshots.borrow_and_update().clone();
+            if let Err(e) = app.emit(SNAPSHOT_CHANGED, &snapshot) {
+                tracing::warn!("cannot emit snapshot: {e}");
+            }
+        }
+    });
+}

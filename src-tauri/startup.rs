@@ -1,0 +1,47 @@
+//! What the app does before the window shows: logging, settings, the engine.
+
+use std::path::PathBuf;
+
+use switchboard_desk::{
+    AccountConfig, AudioInput, AudioOutput, Engine, EngineConfig, EngineEvent, Settings,
+};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rsipstack=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// `SWITCHBOARD_SETTINGS` names the settings file; otherwise the platform's config directory.
+fn settings_path() -> Option<PathBuf> {
+    std::env::var_os("SWITCHBOARD_SETTINGS")
+        .map(PathBuf::from)
+        .or_else(Settings::default_path)
+}
+
+pub async fn start_engine() -> anyhow::Result<(Engine, UnboundedReceiver<EngineEvent>)> {
+    let settings = match settings_path() {
+        Some(path) => Settings::load(&path).unwrap_or_else(|e| {
+            // A broken file must not keep the agent from working: say so, run practice.
+            tracing::error!("settings ignored: {e}");
+            Settings::default()
+        }),
+        None => Settings::default(),
+    };
+    let (account, practice) = match &settings.trunk {
+        Some(trunk) => (trunk.account()?, false),
+        None => (AccountConfig::new("agent"), true),
+    };
+    let config = EngineConfig {
+        account,
+        input: AudioInput::Device,
+        output: AudioOutput::Device,
+        auto_answer: false,
+        practice,
+    };
+    Ok(Engine::start(config).await?)
+}

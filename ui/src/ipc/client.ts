@@ -1,0 +1,14 @@
+// The only door to the engine: typed commands and events over Tauri IPC. Types come from
+// ./bindings.ts, which the Rust side generates.
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { CallId, EngineEvent, Snapshot } from "./bindings";
+
+export const snapshot = (): Promise<Snapshot> => invoke<Snapshot>("snapshot");
+export const answerCall = (call: CallId): Promise<void> => invoke("answer_call", { call });
+export const hangupCall = (call: CallId): Promise<void> => invoke("hangup_call", { call });
+
+export const onSnapshot = (f: (s: Snapshot) => void): Promise<UnlistenFn> =>
+  listen<Snapshot>("snapshot-changed", (e) => f(e.payload));
+export const onEngineEvent = (f: (e: EngineEvent) => void): Promise<UnlistenFn> =>
+  listen<EngineEvent>("engine-event", (e) => f(e.payload));

@@ -1,0 +1,49 @@
+// How engine state reads to an agent. Pure functions, unit-tested; components only render.
+import type { CallView, RegistrationView } from "../ipc/bindings";
+
+/** "0:07", "12:04", "1:02:03" for a call connected at `connectedAtMs`. */
+export function callTimer(connectedAtMs: number | null, nowMs: number): string {
+  if (connectedAtMs === null) return "";
+  const total = Math.max(0, Math.floor((nowMs - connectedAtMs) / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
+
+export type Tone = "ok" | "warn" | "bad" | "info";
+
+/** The registration badge: a short label, a tone, and a detail for the tooltip. */
+export function registrationBadge(r: RegistrationView): { label: string; tone: Tone; detail: string } {
+  switch (r.state) {
+    case "connecting":
+      return { label: "Connecting…", tone: "info", detail: "Registering with the trunk" };
+    case "registered":
+      return { label: "Registered", tone: "ok", detail: `Registration valid for ${r.expires} s` };
+    case "practice":
+      return { label: "Practice mode", tone: "info", detail: "No trunk configured: a practice customer will call you" };
+    case "failed": {
+      const code = r.status === null ? "" : ` (${r.status})`;
+      return { label: `Not registered${code}`, tone: "bad", detail: `${r.reason}; retrying in ${r.retryIn} s` };
+    }
+  }
+}
+
+/** Who is on the line: the display name as text if there is one, else the SIP user. */
+export function callerName(call: CallView): string {
+  const name = call.displayName?.trim();
+  if (name) return name;
+  const m = /^sips?:([^@;]+)@/.exec(call.remote);
+  return m ? m[1] : call.remote;
+}
+
+export function phaseLabel(call: CallView): string {
+  switch (call.phase) {
+    case "ringing":
+      return "Incoming call";
+    case "dialing":
+      return "Calling…";
+    case "connected":
+      return "Connected";
+  }
+}
