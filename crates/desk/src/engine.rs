@@ -257,7 +257,7 @@ impl EngineTask {
     async fn on_command(&mut self, command: Command) {
         let result = match command {
             Command::Answer(call) => Ok(self.answer(&call)),
-            Command::Hangup(call) => self.agent.hangup(&call).await.map_err(DeskError::from),
+            Command::Hangup(call) => self.agent.hangup(&call).map_err(DeskError::from),
             Command::Dial(target) => self.dial(&target),
             Command::Shutdown(_) => Ok(()),
         };
@@ -341,7 +341,7 @@ impl EngineTask {
                     message: format!("media for {id}: {e}"),
                 });
                 // Hang up rather than keep a call with no audio; the Ended event follows.
-                let _ = self.agent.hangup(id).await;
+                let _ = self.agent.hangup(id);
             }
         }
     }
@@ -349,7 +349,7 @@ impl EngineTask {
     async fn shutdown(&mut self) {
         let ids: Vec<CallId> = self.calls.keys().cloned().collect();
         for id in ids {
-            let _ = self.agent.hangup(&id).await;
+            let _ = self.agent.hangup(&id);
             if let Some(call) = self.calls.remove(&id) {
                 let stats = call
                     .media
@@ -363,6 +363,7 @@ impl EngineTask {
             }
         }
         self.publish();
+        self.agent.shutdown().await;
     }
 }
 

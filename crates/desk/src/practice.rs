@@ -90,7 +90,7 @@ async fn one_call(
     loop {
         tokio::select! {
             _ = &mut deadline => {
-                let _ = agent.hangup(&call).await;
+                let _ = agent.hangup(&call);
                 // The hang-up's Ended event ends the loop next time round; do not wait again.
                 deadline.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(5));
             }

@@ -17,7 +17,7 @@ use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::dialog::registration::Registration;
 use rsipstack::dialog::DialogId;
-use rsipstack::sip::prelude::{HeadersExt, ToTypedHeader};
+use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::{Header, Method, StatusCode, Uri};
 use rsipstack::transaction::endpoint::Endpoint;
 use rsipstack::transaction::Transaction;
@@ -30,10 +30,13 @@ use tokio_util::sync::CancellationToken;
 use crate::config::AccountConfig;
 use crate::error::SipError;
 use crate::event::{CallId, EndReason, SipEvent};
+use crate::name_addr::{self, NameAddr};
 use crate::registration::{Outcome, RegistrationPolicy};
 use crate::trust::TrustPolicy;
 
 const SDP: &str = "application/sdp";
+/// RFC 3261's 64*T1: the longest a non-INVITE transaction may take.
+const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(32);
 
 /// A running SIP user agent for one account. Dropping it stops every task.
 pub struct SipAgent {
@@ -148,29 +151,46 @@ impl SipAgent {
     }
 
     /// Ends a call in whatever state it is: declines a ringing call, cancels one we are placing,
-    /// sends BYE on an established one.
-    pub async fn hangup(&self, call: &CallId) -> Result<(), SipError> {
+    /// sends BYE on an established one. Returns at once; `Ended` follows as an event.
+    ///
+    /// The CANCEL or BYE transaction runs in a task of its own, bounded in time: the dialog can
+    /// be torn down under it (the peer's BYE crossing ours), and no caller may wait on that.
+    pub fn hangup(&self, call: &CallId) -> Result<(), SipError> {
         let dialog = self.shared.dialog(call)?;
-        match dialog.state() {
+        let uas = dialog.role() == rsipstack::transaction::key::TransactionRole::Server;
+        let early = matches!(
+            dialog.state(),
             DialogState::Calling(_) | DialogState::Trying(_) | DialogState::Early(..)
-                if dialog.role() == rsipstack::transaction::key::TransactionRole::Server =>
-            {
-                self.reject(call, 603)
-            }
-            DialogState::Calling(_) | DialogState::Trying(_) | DialogState::Early(..) => {
-                self.shared.mark_local(call, EndReason::LocalHangup);
-                dialog.cancel().await?;
-                Ok(())
-            }
-            DialogState::Terminated(..) => Err(SipError::WrongState),
-            _ => {
-                self.shared.mark_local(call, EndReason::LocalHangup);
-                dialog.bye().await?;
-                // A BYE we send produces no dialog event of its own: report the end here.
-                self.shared.end(call, EndReason::LocalHangup);
-                Ok(())
-            }
+        );
+        if matches!(dialog.state(), DialogState::Terminated(..)) {
+            return Err(SipError::WrongState);
         }
+        if early && uas {
+            return self.reject(call, 603);
+        }
+        self.shared.mark_local(call, EndReason::LocalHangup);
+        let shared = self.shared.clone();
+        let id = call.clone();
+        tokio::spawn(async move {
+            let request = async {
+                if early {
+                    dialog.cancel().await
+                } else {
+                    dialog.bye().await
+                }
+            };
+            match tokio::time::timeout(TRANSACTION_TIMEOUT, request).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!(call = %id, "hang-up request: {e}"),
+                Err(_) => tracing::debug!(call = %id, "hang-up request unanswered"),
+            }
+            // A BYE we send produces no dialog event of its own; a CANCEL ends the INVITE,
+            // whose outcome also reports. Whichever comes first reports, once.
+            if !early {
+                shared.end(&id, EndReason::LocalHangup);
+            }
+        });
+        Ok(())
     }
 
     /// Places a call to `target` (a SIP URI, or a user at the registrar) with our SDP offer.
@@ -226,8 +246,13 @@ impl SipAgent {
         Ok(call)
     }
 
-    /// Unregisters (best effort, bounded) and stops.
-    pub async fn shutdown(self) {
+    /// Lets hang-ups finish, unregisters (best effort, bounded) and stops.
+    pub async fn shutdown(&self) {
+        // Let hang-ups in flight reach the far end first (bounded).
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while !self.shared.calls().is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         if let Some(registrar) = self.shared.config.registrar {
             let mut registration =
                 Registration::new(self._endpoint.inner.clone(), Some(self.shared.credential()));
@@ -532,12 +557,17 @@ async fn accept_invite(shared: &Arc<Shared>, mut tx: Transaction) -> Result<(), 
         tracing::warn!(?source, "refused INVITE from outside the trunk");
         return Ok(tx.reply(StatusCode::from(status)).await?);
     }
-    let (from_display, from_uri) = match tx.original.from_header().and_then(|f| f.typed()) {
-        Ok(from) => (
-            from.display_name.filter(|d| !d.is_empty()),
-            from.uri.to_string(),
-        ),
-        Err(_) => return Ok(tx.reply(StatusCode::BadRequest).await?),
+    let from = tx
+        .original
+        .from_header()
+        .ok()
+        .and_then(|f| name_addr::parse(f.value()));
+    let Some(NameAddr {
+        display_name: from_display,
+        uri: from_uri,
+    }) = from
+    else {
+        return Ok(tx.reply(StatusCode::BadRequest).await?);
     };
     let dialog = match shared.dialogs.get_or_create_server_invite(
         &tx,

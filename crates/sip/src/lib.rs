@@ -6,6 +6,7 @@ pub mod config;
 pub mod driver;
 pub mod error;
 pub mod event;
+pub mod name_addr;
 pub mod registration;
 pub mod trust;
 

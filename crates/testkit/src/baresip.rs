@@ -23,10 +23,25 @@ impl Baresip {
     /// Starts baresip registered as `user`/`password` at the trunk on `trunk_port`, sending
     /// `source` (a 48 kHz stereo WAV: baresip's Opus runs two channels).
     pub fn start(dir: &Path, trunk_port: u16, user: &str, password: &str, source: &Path) -> Self {
+        Self::start_named(dir, trunk_port, user, password, None, source)
+    }
+
+    /// As [`Baresip::start`], presenting `display_name` in From.
+    pub fn start_named(
+        dir: &Path,
+        trunk_port: u16,
+        user: &str,
+        password: &str,
+        display_name: Option<&str>,
+        source: &Path,
+    ) -> Self {
         let binary = crate::require("baresip", "baresip");
         let sip_port = crate::net::free_port_pair();
         let ctrl_port = crate::net::free_port();
         let record_dir = dir.join("baresip-heard");
+        let display = display_name
+            .map(|d| format!("\"{d}\" "))
+            .unwrap_or_default();
         std::fs::create_dir_all(&record_dir).expect("record dir");
         let config = format!(
             "sip_listen 127.0.0.1:{sip_port}\n\
@@ -49,7 +64,7 @@ impl Baresip {
         std::fs::write(dir.join("config"), config).expect("baresip config");
         std::fs::write(
             dir.join("accounts"),
-            format!("<sip:{user}@127.0.0.1:{trunk_port}>;auth_pass={password};regint=120;audio_codecs=opus/48000/2\n"),
+            format!("{display}<sip:{user}@127.0.0.1:{trunk_port}>;auth_pass={password};regint=120;audio_codecs=opus/48000/2\n"),
         )
         .expect("baresip accounts");
         let log = std::fs::File::create(dir.join("baresip.log")).expect("log file");
@@ -67,7 +82,7 @@ impl Baresip {
                 std::fs::read_to_string(dir.join("baresip.log")).unwrap_or_default()
             )
         });
-        let mut b = Self {
+        let b = Self {
             child,
             ctrl,
             pending: Vec::new(),

@@ -2,6 +2,7 @@
 //! that routes calls between registered users, on a loopback port of its own.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -36,7 +37,9 @@ impl Kamailio {
         let port = crate::net::free_port();
         let cfg_path = dir.join("kamailio.cfg");
         std::fs::write(&cfg_path, config(port, users)).expect("write kamailio.cfg");
+        // Its own process group: Kamailio forks workers that outlive a killed main process.
         let mut child = Command::new(binary)
+            .process_group(0)
             .args(["-f"])
             .arg(&cfg_path)
             .args(["-DD", "-E", "-n", "1", "-Y"])
@@ -98,6 +101,8 @@ impl Kamailio {
 
 impl Drop for Kamailio {
     fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

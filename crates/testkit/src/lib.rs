@@ -3,10 +3,12 @@
 
 pub mod audio;
 pub mod baresip;
+pub mod desktop;
 pub mod json_lines;
 pub mod kamailio;
 pub mod net;
 pub mod output;
+pub mod webdriver;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -1,0 +1,103 @@
+//! `name-addr` / `addr-spec` of From and To (RFC 3261 25.1), read from the raw header value.
+//!
+//! Display names are attacker-controlled text. A quoted display name may itself contain `<`,
+//! `>` or `"` (escaped), which the stack's typed parser takes for the URI's brackets; this
+//! parser follows the grammar so the name and the URI come out as the caller sent them.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameAddr {
+    pub display_name: Option<String>,
+    pub uri: String,
+}
+
+/// Parses a From/To header value; `None` when it is not a name-addr or addr-spec.
+pub fn parse(value: &str) -> Option<NameAddr> {
+    let value = value.trim();
+    if let Some(rest) = value.strip_prefix('"') {
+        let (name, after) = quoted(rest)?;
+        let uri = bracketed(after.trim_start())?;
+        return Some(NameAddr {
+            display_name: non_empty(name),
+            uri,
+        });
+    }
+    if let Some(open) = value.find('<') {
+        let name = value[..open].trim().to_owned();
+        let uri = bracketed(&value[open..])?;
+        return Some(NameAddr {
+            display_name: non_empty(name),
+            uri,
+        });
+    }
+    // addr-spec: header parameters follow the first ';'.
+    let uri = value.split(';').next().unwrap_or_default().trim();
+    (!uri.is_empty() && uri.contains(':')).then(|| NameAddr {
+        display_name: None,
+        uri: uri.to_owned(),
+    })
+}
+
+/// The content of a quoted string (after its opening quote) and what follows its closing one.
+fn quoted(s: &str) -> Option<(String, &str)> {
+    let mut name = String::new();
+    let mut chars = s.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => name.push(chars.next()?.1),
+            '"' => return Some((name, &s[i + 1..])),
+            _ => name.push(c),
+        }
+    }
+    None
+}
+
+fn bracketed(s: &str) -> Option<String> {
+    let inner = s.strip_prefix('<')?;
+    let close = inner.find('>')?;
+    let uri = inner[..close].trim();
+    (!uri.is_empty()).then(|| uri.to_owned())
+}
+
+fn non_empty(name: String) -> Option<String> {
+    let trimmed = name.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn na(name: Option<&str>, uri: &str) -> Option<NameAddr> {
+        Some(NameAddr {
+            display_name: name.map(str::to_owned),
+            uri: uri.to_owned(),
+        })
+    }
+
+    #[test]
+    fn markup_and_brackets_inside_a_quoted_name_stay_in_the_name() {
+        assert_eq!(
+            parse(r#""<img src=x onerror=alert(1)>" <sip:c@127.0.0.1>;tag=1"#),
+            na(Some("<img src=x onerror=alert(1)>"), "sip:c@127.0.0.1")
+        );
+        assert_eq!(
+            parse(r#""Say \"hi\" \\ bye" <sip:a@b>"#),
+            na(Some(r#"Say "hi" \ bye"#), "sip:a@b")
+        );
+    }
+
+    #[test]
+    fn token_names_bare_uris_and_garbage() {
+        assert_eq!(
+            parse("Dana Whitfield <sip:4471@pbx>;tag=x"),
+            na(Some("Dana Whitfield"), "sip:4471@pbx")
+        );
+        assert_eq!(parse("<sip:4471@pbx>"), na(None, "sip:4471@pbx"));
+        assert_eq!(parse("sip:4471@pbx;tag=abc"), na(None, "sip:4471@pbx"));
+        assert_eq!(parse(r#""" <sip:a@b>"#), na(None, "sip:a@b"));
+        assert_eq!(parse(r#""unterminated <sip:a@b>"#), None);
+        assert_eq!(parse("name <sip:a@b"), None);
+        assert_eq!(parse(""), None);
+        assert_eq!(parse("<>"), None);
+    }
+}
