@@ -82,6 +82,7 @@ impl Engine {
             calls: BTreeMap::new(),
             events,
             snapshot: snapshot_tx,
+            pending: Vec::new(),
             _practice: practice,
         };
         tokio::spawn(task.run(sip_events, commands_rx));
@@ -135,6 +136,8 @@ struct EngineTask {
     calls: BTreeMap<CallId, Call>,
     events: mpsc::UnboundedSender<EngineEvent>,
     snapshot: watch::Sender<Snapshot>,
+    /// Events of the input being handled, sent after the snapshot is published.
+    pending: Vec<EngineEvent>,
     _practice: Option<PracticeLine>,
 }
 
@@ -165,14 +168,20 @@ impl EngineTask {
         self.shutdown().await;
     }
 
-    fn emit(&self, event: EngineEvent) {
-        let _ = self.events.send(event);
+    /// Queues an event; it goes out after the snapshot that reflects it (see `publish`).
+    fn emit(&mut self, event: EngineEvent) {
+        self.pending.push(event);
     }
 
-    fn publish(&self) {
+    /// Publishes the snapshot, then the events that led to it, so that whoever sees an event
+    /// finds its effect already in `Engine::snapshot`.
+    fn publish(&mut self) {
         self.snapshot.send_modify(|s| {
             s.calls = self.calls.values().map(|c| c.view.clone()).collect();
         });
+        for event in self.pending.drain(..) {
+            let _ = self.events.send(event);
+        }
     }
 
     async fn on_sip(&mut self, event: SipEvent) {

@@ -108,7 +108,25 @@ impl Drop for Kamailio {
     }
 }
 
+/// Debian installs the modules under the multiarch library directory.
+fn module_dir() -> String {
+    let found = std::fs::read_dir("/usr/lib")
+        .ok()
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("kamailio/modules"))
+        .find(|p| p.join("tm.so").exists());
+    match found {
+        Some(dir) => dir.display().to_string(),
+        None => panic!(
+            "Kamailio modules not found under /usr/lib/*/kamailio/modules: run ./scripts/setup"
+        ),
+    }
+}
+
 fn config(port: u16, users: &[(&str, &str)]) -> String {
+    let mpath = module_dir();
     let modules: String = MODULES
         .iter()
         .map(|m| format!("loadmodule \"{m}.so\"\n"))
@@ -125,7 +143,7 @@ children=2
 auto_aliases=no
 listen=udp:127.0.0.1:{port}
 alias="127.0.0.1:{port}"
-mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+mpath="{mpath}/"
 {modules}
 modparam("usrloc", "db_mode", 0)
 
