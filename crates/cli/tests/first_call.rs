@@ -23,6 +23,21 @@ struct Agent {
 }
 
 impl Agent {
+    /// `switchboard-cli agent` as agent1 at `registrar`, with `password` in its environment.
+    fn register(registrar: &str, password: &str, extra: &[&str]) -> Self {
+        let mut args = vec![
+            "agent",
+            "--registrar",
+            registrar,
+            "--user",
+            "agent1",
+            "--password-env",
+            "AGENT_PW",
+        ];
+        args.extend_from_slice(extra);
+        Self::start(&args, password)
+    }
+
     fn start(args: &[&str], password: &str) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard-cli"))
             .args(args)
@@ -70,21 +85,15 @@ fn customer_call_is_answered_from_stdin_and_speech_flows_both_ways() {
     let recording = out.join("agent-heard.wav");
 
     let registrar = kamailio.uri();
-    let mut agent = Agent::start(
+    let mut agent = Agent::register(
+        &registrar,
+        "agent-secret",
         &[
-            "agent",
-            "--registrar",
-            &registrar,
-            "--user",
-            "agent1",
-            "--password-env",
-            "AGENT_PW",
             "--play",
             agent_speech.to_str().expect("utf-8 path"),
             "--record",
             recording.to_str().expect("utf-8 path"),
         ],
-        "agent-secret",
     );
     let registered = agent.wait("registered", 10);
     assert!(
@@ -169,18 +178,7 @@ fn wrong_password_is_a_clear_401_registration_failure_with_a_retry() {
     let out = switchboard_testkit::output::dir("cli_wrong_password");
     let kamailio = Kamailio::start(&out, &[("agent1", "right")]);
     let registrar = kamailio.uri();
-    let mut agent = Agent::start(
-        &[
-            "agent",
-            "--registrar",
-            &registrar,
-            "--user",
-            "agent1",
-            "--password-env",
-            "AGENT_PW",
-        ],
-        "wrong",
-    );
+    let mut agent = Agent::register(&registrar, "wrong", &[]);
     let failed = agent.wait("registration_failed", 10);
     assert_eq!(failed["status"], 401, "{failed}");
     assert!(

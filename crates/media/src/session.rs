@@ -241,6 +241,7 @@ impl Pump {
             self.receive_until(deadline, &mut wire);
         }
         self.sink.finish();
+        self.report_devices();
         self.finish_stats()
     }
 
@@ -328,6 +329,36 @@ impl Pump {
             frame.fill(0);
         }
         self.sink.write(frame);
+    }
+
+    /// Device trouble counted by the callbacks, reported from here where logging is allowed.
+    fn report_devices(&self) {
+        let counters = [
+            (
+                "microphone",
+                match &self.source {
+                    Source::Device(c) => Some(c.counters.snapshot()),
+                    _ => None,
+                },
+            ),
+            (
+                "speaker",
+                match &self.sink {
+                    Sink::Device(p) => Some(p.counters.snapshot()),
+                    _ => None,
+                },
+            ),
+        ];
+        for (device, counts) in counters {
+            if let Some((errors, starved)) = counts.filter(|&(e, s)| e + s > 0) {
+                tracing::warn!(
+                    device,
+                    errors,
+                    starved,
+                    "audio device trouble during the call"
+                );
+            }
+        }
     }
 
     fn finish_stats(&self) -> MediaStats {

@@ -42,48 +42,31 @@ impl Session {
         )
     }
 
+    /// The first element matching the CSS selector now, if any.
+    fn find(&self, css: &str) -> Option<String> {
+        let query = json!({"using": "css selector", "value": css});
+        let reply = self.call("POST", "/element", Some(&query));
+        reply["value"][ELEMENT].as_str().map(str::to_owned)
+    }
+
     /// Waits for an element matching the CSS selector to exist, returning its reference.
     pub fn wait_element(&self, css: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let reply = self.call(
-                "POST",
-                "/element",
-                Some(&json!({"using": "css selector", "value": css})),
-            );
-            if let Some(id) = reply["value"][ELEMENT].as_str() {
-                return id.to_owned();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no element {css:?} within {timeout:?}: {reply}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        self.wait_text(css, timeout, |_| true);
+        self.find(css).unwrap_or_else(|| panic!("{css:?} vanished"))
     }
 
     /// Waits until the element's text satisfies `pred`, returning the text.
     pub fn wait_text(&self, css: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + timeout;
         loop {
-            let reply = self.call(
-                "POST",
-                "/element",
-                Some(&json!({"using": "css selector", "value": css})),
-            );
-            if let Some(id) = reply["value"][ELEMENT].as_str() {
-                let text = self.text(id);
-                if pred(&text) {
-                    return text;
+            let text = self.find(css).map(|id| self.text(&id));
+            match &text {
+                Some(t) if pred(t) => return t.clone(),
+                _ if Instant::now() >= deadline => {
+                    panic!("{css:?} within {timeout:?}: found {text:?}")
                 }
-                assert!(Instant::now() < deadline, "{css:?} text stayed {text:?}");
-            } else {
-                assert!(
-                    Instant::now() < deadline,
-                    "no element {css:?} within {timeout:?}"
-                );
+                _ => std::thread::sleep(Duration::from_millis(100)),
             }
-            std::thread::sleep(Duration::from_millis(100));
         }
     }
 

@@ -1,6 +1,9 @@
 //! Sound devices through cpal. The device callbacks only move samples between the device and
 //! lock-free rings (no allocation, no lock, no logging); the media thread does everything else.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, Sample, SampleFormat, SizedSample, StreamConfig, SupportedStreamConfig};
 use ringbuf::traits::{Consumer, Observer, Producer, Split};
@@ -12,10 +15,29 @@ use crate::format::{Frame, FRAME_SAMPLES, SAMPLE_RATE};
 /// Samples the rings hold: 200 ms, ample for scheduling hiccups without unbounded delay.
 const RING_SAMPLES: usize = FRAME_SAMPLES * 10;
 
+/// What the device callbacks count for the media thread to report (they may not log).
+#[derive(Debug, Default)]
+pub struct DeviceCounters {
+    /// Stream errors cpal reported (xruns, a device gone).
+    pub errors: AtomicU64,
+    /// Callbacks that found the ring short (playback) or full (capture).
+    pub starved: AtomicU64,
+}
+
+impl DeviceCounters {
+    pub fn snapshot(&self) -> (u64, u64) {
+        (
+            self.errors.load(Ordering::Relaxed),
+            self.starved.load(Ordering::Relaxed),
+        )
+    }
+}
+
 /// The microphone: a running input stream feeding a ring the media thread drains.
 pub struct Capture {
     _stream: cpal::Stream,
     ring: HeapCons<i16>,
+    pub counters: Arc<DeviceCounters>,
 }
 
 impl Capture {
@@ -27,9 +49,11 @@ impl Capture {
             .ok_or_else(|| MediaError::Device("no input device".into()))?;
         let config = pick_config(&device, true)?;
         let (prod, ring) = HeapRb::<i16>::new(RING_SAMPLES).split();
+        let counters = Arc::new(DeviceCounters::default());
+        let c = counters.clone();
         let stream = match config.sample_format() {
-            SampleFormat::I16 => build_input::<i16>(&device, config.config(), prod),
-            SampleFormat::F32 => build_input::<f32>(&device, config.config(), prod),
+            SampleFormat::I16 => build_input::<i16>(&device, config.config(), prod, c),
+            SampleFormat::F32 => build_input::<f32>(&device, config.config(), prod, c),
             other => {
                 return Err(MediaError::Device(format!(
                     "unsupported input format {other}"
@@ -40,6 +64,7 @@ impl Capture {
         Ok(Self {
             _stream: stream,
             ring,
+            counters,
         })
     }
 
@@ -62,6 +87,7 @@ impl Capture {
 pub struct Playback {
     _stream: cpal::Stream,
     ring: HeapProd<i16>,
+    pub counters: Arc<DeviceCounters>,
 }
 
 impl Playback {
@@ -72,9 +98,11 @@ impl Playback {
             .ok_or_else(|| MediaError::Device("no output device".into()))?;
         let config = pick_config(&device, false)?;
         let (ring, cons) = HeapRb::<i16>::new(RING_SAMPLES).split();
+        let counters = Arc::new(DeviceCounters::default());
+        let c = counters.clone();
         let stream = match config.sample_format() {
-            SampleFormat::I16 => build_output::<i16>(&device, config.config(), cons),
-            SampleFormat::F32 => build_output::<f32>(&device, config.config(), cons),
+            SampleFormat::I16 => build_output::<i16>(&device, config.config(), cons, c),
+            SampleFormat::F32 => build_output::<f32>(&device, config.config(), cons, c),
             other => {
                 return Err(MediaError::Device(format!(
                     "unsupported output format {other}"
@@ -85,6 +113,7 @@ impl Playback {
         Ok(Self {
             _stream: stream,
             ring,
+            counters,
         })
     }
 
@@ -132,22 +161,30 @@ fn build_input<T>(
     device: &cpal::Device,
     config: StreamConfig,
     mut ring: HeapProd<i16>,
+    counters: Arc<DeviceCounters>,
 ) -> Result<cpal::Stream, MediaError>
 where
     T: SizedSample,
     i16: FromSample<T>,
 {
     let channels = usize::from(config.channels.max(1));
+    let input_counters = counters.clone();
     device
         .build_input_stream(
             config,
             move |data: &[T], _| {
                 // Keep the first channel; overflow drops samples rather than blocking the device.
+                let mut full = false;
                 for s in data.iter().step_by(channels) {
-                    let _ = ring.try_push(i16::from_sample(*s));
+                    full |= ring.try_push(i16::from_sample(*s)).is_err();
+                }
+                if full {
+                    input_counters.starved.fetch_add(1, Ordering::Relaxed);
                 }
             },
-            |_e| {},
+            move |_e| {
+                counters.errors.fetch_add(1, Ordering::Relaxed);
+            },
             None,
         )
         .map_err(device_error)
@@ -157,21 +194,30 @@ fn build_output<T>(
     device: &cpal::Device,
     config: StreamConfig,
     mut ring: HeapCons<i16>,
+    counters: Arc<DeviceCounters>,
 ) -> Result<cpal::Stream, MediaError>
 where
     T: SizedSample + FromSample<i16>,
 {
     let channels = usize::from(config.channels.max(1));
+    let output_counters = counters.clone();
     device
         .build_output_stream(
             config,
             move |data: &mut [T], _| {
+                let mut short = false;
                 for frame in data.chunks_mut(channels) {
-                    let s = T::from_sample(ring.try_pop().unwrap_or(0));
-                    frame.fill(s);
+                    let sample = ring.try_pop();
+                    short |= sample.is_none();
+                    frame.fill(T::from_sample(sample.unwrap_or(0)));
+                }
+                if short {
+                    output_counters.starved.fetch_add(1, Ordering::Relaxed);
                 }
             },
-            |_e| {},
+            move |_e| {
+                counters.errors.fetch_add(1, Ordering::Relaxed);
+            },
             None,
         )
         .map_err(device_error)
