@@ -42,7 +42,7 @@ const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(32);
 pub struct SipAgent {
     shared: Arc<Shared>,
     cancel: CancellationToken,
-    _endpoint: Endpoint,
+    endpoint: Endpoint,
 }
 
 struct Shared {
@@ -114,7 +114,7 @@ impl SipAgent {
             Self {
                 shared,
                 cancel,
-                _endpoint: endpoint,
+                endpoint,
             },
             events_rx,
         ))
@@ -255,7 +255,7 @@ impl SipAgent {
         }
         if let Some(registrar) = self.shared.config.registrar {
             let mut registration =
-                Registration::new(self._endpoint.inner.clone(), Some(self.shared.credential()));
+                Registration::new(self.endpoint.inner.clone(), Some(self.shared.credential()));
             if let Ok(uri) = registrar_uri(registrar) {
                 let _ = tokio::time::timeout(
                     Duration::from_secs(2),
