@@ -110,3 +110,29 @@ mod tests {
         assert_eq!(parse(&[0x8f, 0x6f, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1]), None);
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    /// Random datagrams with an RTP-looking first byte: parsing never panics, and whatever it
+    /// accepts carries a payload no longer than the datagram.
+    #[test]
+    fn random_datagrams_never_panic() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 64) as usize;
+            let mut d: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            if let Some(first) = d.first_mut() {
+                *first = 0x80 | (*first & 0x3f);
+            }
+            if let Some(p) = super::parse(&d) {
+                assert!(p.payload.len() <= d.len());
+            }
+        }
+    }
+}

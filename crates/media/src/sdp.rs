@@ -194,3 +194,46 @@ mod tests {
         assert!(read_answer("").is_err());
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+
+    /// Seeded byte mutations of a real offer: every one is answered with Ok or an error, never
+    /// a panic, and an accepted one always names a usable address and an Opus payload type.
+    #[test]
+    fn mutated_offers_never_panic() {
+        let seed_offer = tests_offer();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3000 {
+            let mut bytes = seed_offer.as_bytes().to_vec();
+            for _ in 0..(next() % 8 + 1) {
+                let at = (next() as usize) % bytes.len();
+                match next() % 3 {
+                    0 => bytes[at] = next() as u8,
+                    1 => {
+                        bytes.remove(at);
+                    }
+                    _ => bytes.insert(at, b"=: /\r\n0123456789"[(next() % 16) as usize]),
+                }
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            if let Ok(n) = read_answer(&text) {
+                assert!(n.payload_type < 128, "{text}");
+            }
+        }
+    }
+
+    fn tests_offer() -> String {
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio 40000 RTP/AVP 96 101\r\na=rtpmap:96 opus/48000/2\r\na=fmtp:96 useinbandfec=1\r\n\
+         a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n"
+            .to_owned()
+    }
+}

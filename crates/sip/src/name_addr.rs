@@ -101,3 +101,34 @@ mod tests {
         assert_eq!(parse("<>"), None);
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    /// Every prefix and every single-byte corruption of tricky headers parses or is refused
+    /// without a panic (multi-byte UTF-8 included).
+    #[test]
+    fn truncated_and_corrupted_headers_never_panic() {
+        let samples = [
+            r#""Zoë \"Ops\" <Lead>" <sip:zoe@127.0.0.1;transport=udp>;tag=9"#,
+            "Jörg <sip:j@h>",
+            "sip:a@b;tag=1",
+        ];
+        for sample in samples {
+            for end in 0..=sample.len() {
+                if let Some(prefix) = sample.get(..end) {
+                    let _ = super::parse(prefix);
+                }
+            }
+            for (i, _) in sample.char_indices() {
+                for replacement in ['"', '\\', '<', '>', ';', ' '] {
+                    let mut s = sample.to_owned();
+                    let len = s[i..].chars().next().map_or(0, char::len_utf8);
+                    s.replace_range(i..i + len, &replacement.to_string());
+                    if let Some(na) = super::parse(&s) {
+                        assert!(!na.uri.is_empty());
+                    }
+                }
+            }
+        }
+    }
+}
