@@ -14,9 +14,9 @@ pub fn run() -> anyhow::Result<()> {
     tauri::Builder::default()
         .invoke_handler(commands::handler())
         .setup(|app| {
-            let engine = tauri::async_runtime::block_on(startup::start_engine())?;
-            events::forward(app.handle().clone(), engine.0.clone(), engine.1);
-            app.manage(engine.0);
+            let (engine, engine_events) = tauri::async_runtime::block_on(startup::start_engine())?;
+            events::forward(app.handle().clone(), engine.clone(), engine_events);
+            app.manage(engine);
             Ok(())
         })
         .build(tauri::generate_context!())?
