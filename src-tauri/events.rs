@@ -11,7 +11,8 @@ pub fn forward(app: AppHandle, engine: Engine, mut events: UnboundedReceiver<Eng
     let events_app = app.clone();
     tauri::async_runtime::spawn(async move {
         while let Some(event) = events.recv().await {
-            tracing::info!(?event, "engine event");
+            // Events carry caller numbers and names: personal data stays out of info logs.
+            tracing::debug!(?event, "engine event");
             if let Err(e) = events_app.emit(ENGINE_EVENT, &event) {
                 tracing::warn!("cannot emit engine event: {e}");
             }

@@ -265,7 +265,10 @@ impl EngineTask {
 
     async fn on_command(&mut self, command: Command) {
         let result = match command {
-            Command::Answer(call) => Ok(self.answer(&call)),
+            Command::Answer(call) => {
+                self.answer(&call);
+                Ok(())
+            }
             Command::Hangup(call) => self.agent.hangup(&call).map_err(DeskError::from),
             Command::Dial(target) => self.dial(&target),
             Command::Shutdown(_) => Ok(()),

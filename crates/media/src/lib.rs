@@ -10,6 +10,8 @@ pub mod rtp;
 pub mod sdp;
 pub mod session;
 pub mod stats;
+#[cfg(test)]
+mod testing;
 
 pub use error::MediaError;
 pub use session::{AudioInput, AudioOutput, MediaSession, SessionConfig};

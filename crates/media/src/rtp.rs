@@ -117,13 +117,8 @@ mod robustness {
     /// accepts carries a payload no longer than the datagram.
     #[test]
     fn random_datagrams_never_panic() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::testing::XorShift::new(0x2545_f491_4f6c_dd1d);
+        let mut next = || rng.next_u64();
         for _ in 0..20_000 {
             let len = (next() % 64) as usize;
             let mut d: Vec<u8> = (0..len).map(|_| next() as u8).collect();

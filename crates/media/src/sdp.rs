@@ -204,13 +204,8 @@ mod robustness {
     #[test]
     fn mutated_offers_never_panic() {
         let seed_offer = tests_offer();
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::testing::XorShift::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.next_u64();
         for _ in 0..3000 {
             let mut bytes = seed_offer.as_bytes().to_vec();
             for _ in 0..(next() % 8 + 1) {

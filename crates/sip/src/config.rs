@@ -4,25 +4,6 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Transport {
-    #[default]
-    Udp,
-    Tcp,
-}
-
-impl Transport {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Udp => "udp",
-            Transport::Tcp => "tcp",
-        }
-    }
-}
-
 /// A password that never shows in `Debug` output or logs.
 #[derive(Clone, Default)]
 pub struct Password(String);
@@ -54,7 +35,6 @@ pub struct AccountConfig {
     /// Shown to the people we call.
     pub display_name: Option<String>,
     pub password: Password,
-    pub transport: Transport,
     /// Local address to bind; port 0 picks a free one.
     pub bind: SocketAddr,
     /// Registration lifetime we ask for.
@@ -74,7 +54,6 @@ impl AccountConfig {
             user: user.into(),
             display_name: None,
             password: Password::default(),
-            transport: Transport::Udp,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             expires: Duration::from_secs(600),
             register_timeout: Duration::from_secs(8),

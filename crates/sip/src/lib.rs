@@ -10,7 +10,7 @@ pub mod name_addr;
 pub mod registration;
 pub mod trust;
 
-pub use config::{AccountConfig, Password, Transport};
+pub use config::{AccountConfig, Password};
 pub use driver::SipAgent;
 pub use error::SipError;
 pub use event::{CallId, EndReason, SipEvent};

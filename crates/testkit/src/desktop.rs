@@ -198,10 +198,17 @@ impl TauriDriver {
             .stderr(log)
             .spawn()
             .expect("start tauri-driver");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tauri-driver did not listen");
-            std::thread::sleep(Duration::from_millis(50));
+        // tauri-driver forwards sessions to WebKitWebDriver, which it starts alongside itself:
+        // both must listen before a session can be created.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for listening in [port, native] {
+            while std::net::TcpStream::connect(("127.0.0.1", listening)).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "tauri-driver or WebKitWebDriver did not listen on {listening}"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
         Self { port, child }
     }

@@ -127,24 +127,68 @@ fn try_request(
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let body = body.map(Value::to_string).unwrap_or_default();
+    // No `Connection: close`: tauri-driver forwards it to WebKitWebDriver, which then closes the
+    // connection tauri-driver keeps pooled, and the next request through the pool fails with an
+    // empty reply. The reply is read by its length instead of to end of stream.
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )?;
+    let (head, payload) = read_reply(&mut stream)?;
+    // Anything but a JSON reply (the driver failed to reach WebKitWebDriver, a cut
+    // connection) is an error: a silently empty reply would let a failed click pass.
+    serde_json::from_slice(&payload).map_err(|e| {
+        std::io::Error::other(format!(
+            "not a WebDriver reply ({e}): {head} {}",
+            String::from_utf8_lossy(&payload)
+        ))
+    })
+}
+
+/// Reads one HTTP/1.1 response: headers, then a Content-Length or chunked body.
+fn read_reply(stream: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, payload) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let payload = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(payload)
-    } else {
-        payload.to_owned()
+    let mut buf = [0u8; 8192];
+    let header_end = loop {
+        if let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Err(std::io::Error::other("connection closed before a reply"));
+        }
+        raw.extend_from_slice(&buf[..n]);
     };
-    Ok(serde_json::from_str(&payload).unwrap_or(Value::Null))
+    let head = String::from_utf8_lossy(&raw[..header_end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    let chunked = head.contains("transfer-encoding: chunked");
+    loop {
+        let body = &raw[header_end..];
+        let complete = match length {
+            Some(n) => body.len() >= n,
+            None if chunked => body.windows(5).any(|w| w == b"0\r\n\r\n"),
+            None => false,
+        };
+        if complete {
+            break;
+        }
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
+    let body = raw.split_off(header_end);
+    let body = match length {
+        Some(n) => body.into_iter().take(n).collect(),
+        None if chunked => dechunk(&String::from_utf8_lossy(&body)).into_bytes(),
+        None => body,
+    };
+    Ok((head, body))
 }
 
 fn dechunk(body: &str) -> String {
