@@ -6,6 +6,7 @@ use std::io::Write;
 
 use anyhow::{bail, Context};
 use clap::Parser;
+use switchboard_desk::snapshot::CallPhase;
 use switchboard_desk::{
     AccountConfig, AudioInput, AudioOutput, CallId, Engine, EngineConfig, EngineEvent, Password,
     Snapshot,
@@ -137,25 +138,41 @@ fn print_event(event: &EngineEvent) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs one stdin command; false means quit.
+/// Runs one stdin command; false means quit. Commands act on the agent's current call (the
+/// connected one not on hold; for `resume`, the held one), or on the call id given last.
 fn command(engine: &Engine, line: &str) -> bool {
     let mut words = line.split_whitespace();
     let verb = words.next().unwrap_or_default();
-    let arg = words.next().map(|s| CallId(s.to_owned()));
+    let args: Vec<&str> = words.collect();
     let snapshot = engine.snapshot();
     let result = match verb {
         "" => Ok(()),
         "quit" | "exit" => return false,
-        "answer" => match arg.or_else(|| ringing(&snapshot)) {
-            Some(call) => engine.answer(call),
-            None => Err(anyhow_msg("no ringing call to answer")),
+        "answer" => with_call(&args, 0, ringing(&snapshot), "no ringing call to answer")
+            .and_then(|call| engine.answer(call)),
+        "hangup" => with_call(
+            &args,
+            0,
+            snapshot.calls.first().map(|c| c.id.clone()),
+            "no call to hang up",
+        )
+        .and_then(|call| engine.hangup(call)),
+        "hold" => with_call(&args, 0, active(&snapshot, false).or_else(|| connected(&snapshot)), "no call to hold")
+            .and_then(|call| engine.hold(call)),
+        "resume" => with_call(&args, 0, active(&snapshot, true).or_else(|| connected(&snapshot)), "no call to resume")
+            .and_then(|call| engine.resume(call)),
+        "dtmf" => match args.first() {
+            Some(keys) => with_call(&args, 1, active(&snapshot, false), "no active call")
+                .and_then(|call| engine.dtmf(call, (*keys).to_owned())),
+            None => Err(anyhow_msg("usage: dtmf DIGITS")),
         },
-        "hangup" => match arg.or_else(|| snapshot.calls.first().map(|c| c.id.clone())) {
-            Some(call) => engine.hangup(call),
-            None => Err(anyhow_msg("no call to hang up")),
+        "transfer" => match args.first() {
+            Some(target) => with_call(&args, 1, connected(&snapshot), "no call to transfer")
+                .and_then(|call| engine.transfer(call, (*target).to_owned())),
+            None => Err(anyhow_msg("usage: transfer URI")),
         },
         other => Err(anyhow_msg(&format!(
-            "unknown command {other:?} (answer, hangup, quit)"
+            "unknown command {other:?} (answer, hangup, hold, resume, dtmf DIGITS, transfer URI, quit)"
         ))),
     };
     if let Err(e) = result {
@@ -166,11 +183,41 @@ fn command(engine: &Engine, line: &str) -> bool {
     true
 }
 
+/// The call named at `args[at]`, else the default one.
+fn with_call(
+    args: &[&str],
+    at: usize,
+    default: Option<CallId>,
+    none: &str,
+) -> Result<CallId, switchboard_desk::DeskError> {
+    args.get(at)
+        .map(|id| CallId((*id).to_owned()))
+        .or(default)
+        .ok_or_else(|| anyhow_msg(none))
+}
+
 fn ringing(snapshot: &Snapshot) -> Option<CallId> {
     snapshot
         .calls
         .iter()
-        .find(|c| c.phase == switchboard_desk::snapshot::CallPhase::Ringing)
+        .find(|c| c.phase == CallPhase::Ringing)
+        .map(|c| c.id.clone())
+}
+
+/// The connected call that is (or is not) on hold.
+fn active(snapshot: &Snapshot, held: bool) -> Option<CallId> {
+    snapshot
+        .calls
+        .iter()
+        .find(|c| c.phase == CallPhase::Connected && c.held == held)
+        .map(|c| c.id.clone())
+}
+
+fn connected(snapshot: &Snapshot) -> Option<CallId> {
+    snapshot
+        .calls
+        .iter()
+        .find(|c| c.phase == CallPhase::Connected)
         .map(|c| c.id.clone())
 }
 

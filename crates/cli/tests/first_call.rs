@@ -1,14 +1,12 @@
 //! The first real call through the headless agent: Kamailio as the trunk, baresip as the
 //! customer, `switchboard-cli agent` answering from stdin, Opus both ways from WAV files.
 
-use std::io::Write;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::path::Path;
 use std::time::Duration;
 
-use serde_json::Value;
 use switchboard_testkit::audio;
 use switchboard_testkit::baresip::Baresip;
-use switchboard_testkit::json_lines::JsonLines;
+use switchboard_testkit::cli_agent::CliAgent;
 use switchboard_testkit::kamailio::Kamailio;
 
 const CUSTOMER_LINE: &str =
@@ -16,61 +14,10 @@ const CUSTOMER_LINE: &str =
 const AGENT_LINE: &str =
     "Thank you for calling. I am sorry to hear that, let me look up your order right away.";
 
-struct Agent {
-    child: Child,
-    stdin: ChildStdin,
-    events: JsonLines,
-}
-
-impl Agent {
-    /// `switchboard-cli agent` as agent1 at `registrar`, with `password` in its environment.
-    fn register(registrar: &str, password: &str, extra: &[&str]) -> Self {
-        let mut args = vec![
-            "agent",
-            "--registrar",
-            registrar,
-            "--user",
-            "agent1",
-            "--password-env",
-            "AGENT_PW",
-        ];
-        args.extend_from_slice(extra);
-        Self::start(&args, password)
-    }
-
-    fn start(args: &[&str], password: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard-cli"))
-            .args(args)
-            .env("AGENT_PW", password)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start switchboard-cli");
-        let stdin = child.stdin.take().expect("stdin");
-        let events = JsonLines::spawn(child.stdout.take().expect("stdout"));
-        Self {
-            child,
-            stdin,
-            events,
-        }
-    }
-
-    fn send(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}").expect("write to agent");
-    }
-
-    fn wait(&mut self, event: &str, secs: u64) -> Value {
-        self.events
-            .wait_for("event", event, Duration::from_secs(secs))
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `switchboard-cli agent` as agent1 at `registrar`.
+fn agent(registrar: &str, password: &str, extra: &[&str]) -> CliAgent {
+    let binary = Path::new(env!("CARGO_BIN_EXE_switchboard-cli"));
+    CliAgent::register(binary, registrar, "agent1", password, extra)
 }
 
 #[test]
@@ -85,7 +32,7 @@ fn customer_call_is_answered_from_stdin_and_speech_flows_both_ways() {
     let recording = out.join("agent-heard.wav");
 
     let registrar = kamailio.uri();
-    let mut agent = Agent::register(
+    let mut agent = agent(
         &registrar,
         "agent-secret",
         &[
@@ -178,7 +125,7 @@ fn wrong_password_is_a_clear_401_registration_failure_with_a_retry() {
     let out = switchboard_testkit::output::dir("cli_wrong_password");
     let kamailio = Kamailio::start(&out, &[("agent1", "right")]);
     let registrar = kamailio.uri();
-    let mut agent = Agent::register(&registrar, "wrong", &[]);
+    let mut agent = agent(&registrar, "wrong", &[]);
     let failed = agent.wait("registration_failed", 10);
     assert_eq!(failed["status"], 401, "{failed}");
     assert!(

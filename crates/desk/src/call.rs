@@ -1,12 +1,20 @@
-//! One call as the engine holds it: what the UI sees, plus the media it owns.
+//! One call as the engine holds it: what the UI sees, plus the SDP and media it owns.
 
 use std::net::UdpSocket;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use switchboard_media::sdp::{Direction, LocalSdp};
 use switchboard_media::MediaSession;
 use switchboard_sip::CallId;
 
 use crate::snapshot::{CallDirection, CallPhase, CallView};
+
+/// A hold or resume re-INVITE of ours waiting for its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldChange {
+    Hold,
+    Resume,
+}
 
 pub struct Call {
     pub view: CallView,
@@ -14,7 +22,14 @@ pub struct Call {
     pub offer: Option<String>,
     /// Our RTP socket, bound when we made the offer and waiting for the answer.
     pub socket: Option<UdpSocket>,
+    /// Our side of the SDP, once we have offered or answered.
+    pub sdp: Option<LocalSdp>,
     pub media: Option<MediaSession>,
+    pub hold_change: Option<HoldChange>,
+    /// Where a blind transfer we asked for sends the call, until it ends.
+    pub transfer_to: Option<String>,
+    /// The transfer succeeded: the call's end is its hand-over, not a hang-up.
+    pub transferred: bool,
 }
 
 impl Call {
@@ -24,34 +39,45 @@ impl Call {
         display_name: Option<String>,
         offer: String,
     ) -> Self {
-        Self {
-            view: CallView {
+        Self::new(
+            CallView::new(
                 id,
-                direction: CallDirection::Inbound,
-                phase: CallPhase::Ringing,
+                CallDirection::Inbound,
+                CallPhase::Ringing,
                 remote,
                 display_name,
-                connected_at_ms: None,
-            },
-            offer: Some(offer),
-            socket: None,
-            media: None,
-        }
+            ),
+            Some(offer),
+            None,
+        )
     }
 
-    pub fn outbound(id: CallId, remote: String, socket: UdpSocket) -> Self {
-        Self {
-            view: CallView {
+    pub fn outbound(id: CallId, remote: String, socket: UdpSocket, sdp: LocalSdp) -> Self {
+        let mut call = Self::new(
+            CallView::new(
                 id,
-                direction: CallDirection::Outbound,
-                phase: CallPhase::Dialing,
+                CallDirection::Outbound,
+                CallPhase::Dialing,
                 remote,
-                display_name: None,
-                connected_at_ms: None,
-            },
-            offer: None,
-            socket: Some(socket),
+                None,
+            ),
+            None,
+            Some(socket),
+        );
+        call.sdp = Some(sdp);
+        call
+    }
+
+    fn new(view: CallView, offer: Option<String>, socket: Option<UdpSocket>) -> Self {
+        Self {
+            view,
+            offer,
+            socket,
+            sdp: None,
             media: None,
+            hold_change: None,
+            transfer_to: None,
+            transferred: false,
         }
     }
 
@@ -62,5 +88,14 @@ impl Call {
             .duration_since(UNIX_EPOCH)
             .ok()
             .map(|d| d.as_millis() as u64);
+    }
+
+    /// What we ask for in our SDP: sendonly while we hold the call (RFC 6337 §5.3).
+    pub fn wish(&self) -> Direction {
+        if self.view.held {
+            Direction::SendOnly
+        } else {
+            Direction::SendRecv
+        }
     }
 }

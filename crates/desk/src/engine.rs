@@ -5,10 +5,12 @@ use std::collections::BTreeMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::SystemTime;
 
+use switchboard_media::sdp::{Direction, LocalSdp};
 use switchboard_media::{
-    sdp, AudioInput, AudioOutput, MediaError, MediaSession, MediaStats, SessionConfig,
+    AudioInput, AudioOutput, MediaError, MediaEvent, MediaListener, MediaSession, MediaStats,
+    SessionConfig,
 };
-use switchboard_sip::{AccountConfig, CallId, SipAgent, SipEvent};
+use switchboard_sip::{AccountConfig, CallId, EndReason, SipAgent, SipEvent};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::call::Call;
@@ -27,10 +29,14 @@ pub struct EngineConfig {
     pub practice: bool,
 }
 
-enum Command {
+pub(crate) enum Command {
     Answer(CallId),
     Hangup(CallId),
     Dial(String),
+    Hold(CallId),
+    Resume(CallId),
+    Dtmf(CallId, String),
+    Transfer(CallId, String),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -76,6 +82,7 @@ impl Engine {
         if let Some(line) = &practice {
             line.call_agent_every(agent.local_addr(), &config.account.user);
         }
+        let (media_tx, media_rx) = mpsc::unbounded_channel();
         let task = EngineTask {
             agent,
             config,
@@ -83,9 +90,10 @@ impl Engine {
             events,
             snapshot: snapshot_tx,
             pending: Vec::new(),
+            media_events: media_tx,
             _practice: practice,
         };
-        tokio::spawn(task.run(sip_events, commands_rx));
+        tokio::spawn(task.run(sip_events, commands_rx, media_rx));
         Ok((
             Self {
                 commands,
@@ -106,6 +114,26 @@ impl Engine {
     /// Places a call to a SIP URI or a number/user at the trunk.
     pub fn dial(&self, target: String) -> Result<(), DeskError> {
         self.send(Command::Dial(target))
+    }
+
+    /// Puts a connected call on hold (re-INVITE, sendonly); the agent's microphone is cut at
+    /// once, before the far end has answered.
+    pub fn hold(&self, call: CallId) -> Result<(), DeskError> {
+        self.send(Command::Hold(call))
+    }
+
+    pub fn resume(&self, call: CallId) -> Result<(), DeskError> {
+        self.send(Command::Resume(call))
+    }
+
+    /// Sends DTMF keys (0-9, *, #, A-D): RFC 4733 events, or SIP INFO when the peer offered none.
+    pub fn dtmf(&self, call: CallId, keys: String) -> Result<(), DeskError> {
+        self.send(Command::Dtmf(call, keys))
+    }
+
+    /// Blind transfer: the caller is sent on to `target` (REFER); our leg ends when it succeeds.
+    pub fn transfer(&self, call: CallId, target: String) -> Result<(), DeskError> {
+        self.send(Command::Transfer(call, target))
     }
 
     pub fn snapshot(&self) -> Snapshot {
@@ -130,14 +158,16 @@ impl Engine {
     }
 }
 
-struct EngineTask {
-    agent: SipAgent,
+pub(crate) struct EngineTask {
+    pub(crate) agent: SipAgent,
     config: EngineConfig,
-    calls: BTreeMap<CallId, Call>,
+    pub(crate) calls: BTreeMap<CallId, Call>,
     events: mpsc::UnboundedSender<EngineEvent>,
     snapshot: watch::Sender<Snapshot>,
     /// Events of the input being handled, sent after the snapshot is published.
     pending: Vec<EngineEvent>,
+    /// Where media threads report (keys pressed by the far end).
+    media_events: mpsc::UnboundedSender<(CallId, MediaEvent)>,
     _practice: Option<PracticeLine>,
 }
 
@@ -146,9 +176,11 @@ impl EngineTask {
         mut self,
         mut sip: mpsc::UnboundedReceiver<SipEvent>,
         mut commands: mpsc::UnboundedReceiver<Command>,
+        mut media: mpsc::UnboundedReceiver<(CallId, MediaEvent)>,
     ) {
         loop {
             tokio::select! {
+                Some((call, event)) = media.recv() => self.on_media(call, event),
                 event = sip.recv() => match event {
                     Some(event) => self.on_sip(event).await,
                     None => break,
@@ -169,7 +201,7 @@ impl EngineTask {
     }
 
     /// Queues an event; it goes out after the snapshot that reflects it (see `publish`).
-    fn emit(&mut self, event: EngineEvent) {
+    pub(crate) fn emit(&mut self, event: EngineEvent) {
         self.pending.push(event);
     }
 
@@ -248,18 +280,44 @@ impl EngineTask {
             SipEvent::Answered { call, answer } => self.on_answered(&call, &answer).await,
             SipEvent::Established { .. } => {}
             SipEvent::Ended { call, reason } => {
-                let stats = self
-                    .calls
-                    .remove(&call)
-                    .and_then(|c| c.media)
-                    .map(MediaSession::stop)
-                    .unwrap_or_default();
+                let Some(ended) = self.calls.remove(&call) else {
+                    return;
+                };
+                let reason = if ended.transferred {
+                    EndReason::Transferred
+                } else {
+                    reason
+                };
+                let stats = ended.media.map(MediaSession::stop).unwrap_or_default();
                 self.emit(EngineEvent::Ended {
                     call,
                     reason,
                     stats,
                 });
             }
+            SipEvent::Reoffer { call, offer } => self.on_reoffer(&call, offer.as_deref()),
+            SipEvent::Renegotiated { call, answer } => self.on_renegotiated(&call, &answer),
+            SipEvent::RenegotiationFailed {
+                call,
+                status,
+                reason,
+            } => self.on_renegotiation_failed(&call, status, reason),
+            SipEvent::Dtmf { call, key } => self.emit(EngineEvent::DtmfReceived {
+                call,
+                key: key.to_string(),
+            }),
+            SipEvent::TransferProgress { call, status, done } => {
+                self.on_transfer_progress(&call, status, done)
+            }
+        }
+    }
+
+    fn on_media(&mut self, call: CallId, event: MediaEvent) {
+        match event {
+            MediaEvent::Dtmf { key } => self.emit(EngineEvent::DtmfReceived {
+                call,
+                key: key.to_string(),
+            }),
         }
     }
 
@@ -271,6 +329,10 @@ impl EngineTask {
             }
             Command::Hangup(call) => self.agent.hangup(&call).map_err(DeskError::from),
             Command::Dial(target) => self.dial(&target),
+            Command::Hold(call) => self.hold(&call, true),
+            Command::Resume(call) => self.hold(&call, false),
+            Command::Dtmf(call, keys) => self.send_dtmf(&call, &keys),
+            Command::Transfer(call, target) => self.transfer(&call, target),
             Command::Shutdown(_) => Ok(()),
         };
         if let Err(e) = result {
@@ -283,6 +345,7 @@ impl EngineTask {
     /// Answers a ringing call: SDP answer, media up, 200 OK. A call whose media cannot be set
     /// up is refused (488) rather than answered into silence.
     fn answer(&mut self, id: &CallId) {
+        let listener = self.listener(id);
         let Some(call) = self.calls.get_mut(id) else {
             self.emit(EngineEvent::Error {
                 message: format!("no call {id} to answer"),
@@ -293,10 +356,11 @@ impl EngineTask {
             return;
         }
         let offer = call.offer.take().unwrap_or_default();
-        let started = start_answer(&offer, self.agent.local_addr(), &self.config);
+        let started = start_answer(&offer, self.agent.local_addr(), &self.config, listener);
         match started {
-            Ok((answer, media)) => match self.agent.answer(id, &answer) {
+            Ok((answer, sdp, media)) => match self.agent.answer(id, &answer) {
                 Ok(()) => {
+                    call.sdp = Some(sdp);
                     call.connect(media, SystemTime::now());
                     self.emit(EngineEvent::Answered { call: id.clone() });
                 }
@@ -318,21 +382,35 @@ impl EngineTask {
 
     fn dial(&mut self, target: &str) -> Result<(), DeskError> {
         let socket = bind_rtp(self.agent.local_addr())?;
-        let offer = sdp::offer(socket.local_addr()?);
+        let mut sdp = LocalSdp::new(socket.local_addr()?);
+        let offer = sdp.offer(Direction::SendRecv);
         let id = self.agent.call(target, &offer)?;
-        self.calls
-            .insert(id.clone(), Call::outbound(id, target.to_owned(), socket));
+        self.calls.insert(
+            id.clone(),
+            Call::outbound(id, target.to_owned(), socket, sdp),
+        );
         Ok(())
     }
 
+    /// Passes what a call's media thread reports back into the engine's loop.
+    fn listener(&self, call: &CallId) -> MediaListener {
+        let events = self.media_events.clone();
+        let call = call.clone();
+        Box::new(move |event| {
+            let _ = events.send((call.clone(), event));
+        })
+    }
+
     async fn on_answered(&mut self, id: &CallId, answer: &str) {
+        let listener = self.listener(id);
         let Some(call) = self.calls.get_mut(id) else {
             return;
         };
-        let Some(socket) = call.socket.take() else {
+        let (Some(socket), Some(sdp)) = (call.socket.take(), call.sdp.as_mut()) else {
             return;
         };
-        let media = sdp::read_answer(answer)
+        let media = sdp
+            .read_answer(answer, Direction::SendRecv)
             .map_err(DeskError::from)
             .and_then(|negotiated| {
                 let config = SessionConfig {
@@ -340,6 +418,7 @@ impl EngineTask {
                     negotiated,
                     input: self.config.input.clone(),
                     output: self.config.output.clone(),
+                    listener: Some(listener),
                 };
                 MediaSession::start(config).map_err(DeskError::from)
             });
@@ -369,7 +448,7 @@ impl EngineTask {
                     .unwrap_or_else(MediaStats::default);
                 self.emit(EngineEvent::Ended {
                     call: id,
-                    reason: switchboard_sip::EndReason::LocalHangup,
+                    reason: EndReason::LocalHangup,
                     stats,
                 });
             }
@@ -387,14 +466,17 @@ fn start_answer(
     offer: &str,
     sip_local: SocketAddr,
     config: &EngineConfig,
-) -> Result<(String, MediaSession), MediaError> {
+    listener: MediaListener,
+) -> Result<(String, LocalSdp, MediaSession), MediaError> {
     let socket = UdpSocket::bind(SocketAddr::new(sip_local.ip(), 0))?;
-    let (answer, negotiated) = sdp::answer(offer, socket.local_addr()?)?;
+    let mut sdp = LocalSdp::new(socket.local_addr()?);
+    let (answer, negotiated) = sdp.answer(offer, Direction::SendRecv)?;
     let media = MediaSession::start(SessionConfig {
         socket,
         negotiated,
         input: config.input.clone(),
         output: config.output.clone(),
+        listener: Some(listener),
     })?;
-    Ok((answer, media))
+    Ok((answer, sdp, media))
 }

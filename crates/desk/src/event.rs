@@ -43,6 +43,55 @@ pub enum EngineEvent {
         reason: EndReason,
         stats: MediaStats,
     },
+    /// We put the call on hold (the far end accepted our re-INVITE).
+    Held {
+        call: CallId,
+    },
+    /// We took the call off hold.
+    Resumed {
+        call: CallId,
+    },
+    /// Our hold or resume failed; the call is as it was.
+    HoldFailed {
+        call: CallId,
+        status: Option<u16>,
+        reason: String,
+    },
+    /// The other party put us on hold.
+    RemoteHold {
+        call: CallId,
+    },
+    /// The other party took us off hold.
+    RemoteResume {
+        call: CallId,
+    },
+    /// Keys we sent, and how (`rtp` for RFC 4733 events, `info` for SIP INFO).
+    DtmfSent {
+        call: CallId,
+        keys: String,
+        via: String,
+    },
+    /// The other party pressed a key.
+    DtmfReceived {
+        call: CallId,
+        key: String,
+    },
+    /// A blind transfer we asked for moved on: the status of the transferee's call to the
+    /// target (or of our REFER, when it was refused).
+    TransferProgress {
+        call: CallId,
+        status: u16,
+    },
+    /// The transfer succeeded: the caller is now with the target; our leg ends.
+    Transferred {
+        call: CallId,
+        target: String,
+    },
+    /// The transfer failed; the caller is still on our call.
+    TransferFailed {
+        call: CallId,
+        status: u16,
+    },
     /// A command from the UI or stdin could not be carried out.
     Error {
         message: String,

@@ -5,6 +5,7 @@ pub mod call;
 pub mod engine;
 pub mod error;
 pub mod event;
+mod mid_call;
 pub mod practice;
 pub mod settings;
 pub mod snapshot;

@@ -5,7 +5,8 @@ use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard_media::{sdp, AudioInput, AudioOutput, MediaSession, SessionConfig};
+use switchboard_media::sdp::{Direction, LocalSdp};
+use switchboard_media::{AudioInput, AudioOutput, MediaSession, SessionConfig};
 use switchboard_sip::{AccountConfig, SipAgent, SipEvent};
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinHandle;
@@ -80,7 +81,8 @@ async fn one_call(
     uri: &str,
 ) -> Result<(), DeskError> {
     let socket = UdpSocket::bind(SocketAddr::new(agent.local_addr().ip(), 0))?;
-    let offer = sdp::offer(socket.local_addr()?);
+    let mut sdp = LocalSdp::new(socket.local_addr()?);
+    let offer = sdp.offer(Direction::SendRecv);
     let call = agent.call(uri, &offer)?;
     let mut events = events.lock().await;
     let mut socket = Some(socket);
@@ -96,16 +98,30 @@ async fn one_call(
             }
             event = events.recv() => match event {
                 Some(SipEvent::Answered { call: c, answer }) if c == call => {
-                    if let (Some(sock), Ok(negotiated)) = (socket.take(), sdp::read_answer(&answer)) {
+                    if let (Some(sock), Ok(negotiated)) = (socket.take(), sdp.read_answer(&answer, Direction::SendRecv)) {
                         let config = SessionConfig {
                             socket: sock,
                             negotiated,
                             input: AudioInput::Embedded { name: "practice customer", wav: CUSTOMER_SPEECH },
                             output: AudioOutput::Discard,
+                            listener: None,
                         };
                         media = Some(MediaSession::start(config)?);
                     }
                     deadline.as_mut().reset(tokio::time::Instant::now() + TALK_FOR);
+                }
+                // The agent holds or resumes: follow the offer, so the call stays up.
+                Some(SipEvent::Reoffer { call: c, offer }) if c == call => {
+                    let answer = match offer {
+                        Some(offer) => sdp.answer(&offer, Direction::SendRecv).map(|(body, n)| {
+                            if let Some(m) = media.as_mut() {
+                                m.renegotiate(n);
+                            }
+                            body
+                        }).map_err(|_| 488),
+                        None => Ok(sdp.offer(Direction::SendRecv)),
+                    };
+                    let _ = agent.answer_reoffer(&call, answer);
                 }
                 Some(SipEvent::Ended { call: c, .. }) if c == call => break,
                 Some(_) => {}

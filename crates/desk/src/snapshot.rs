@@ -57,6 +57,43 @@ pub struct CallView {
     /// Milliseconds since the Unix epoch when the call connected, for the UI's timer.
     #[cfg_attr(feature = "ipc", ts(type = "number | null"))]
     pub connected_at_ms: Option<u64>,
+    /// We have put the call on hold.
+    pub held: bool,
+    /// The other party has put us on hold.
+    pub remote_held: bool,
+    /// A blind transfer in progress: where to, and the last status reported.
+    pub transfer: Option<TransferView>,
+}
+
+impl CallView {
+    pub fn new(
+        id: CallId,
+        direction: CallDirection,
+        phase: CallPhase,
+        remote: String,
+        display_name: Option<String>,
+    ) -> Self {
+        Self {
+            id,
+            direction,
+            phase,
+            remote,
+            display_name,
+            connected_at_ms: None,
+            held: false,
+            remote_held: false,
+            transfer: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ipc", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct TransferView {
+    pub target: String,
+    /// The status of the transferee's call to the target, as last reported (100, 180, 200...).
+    pub status: Option<u16>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

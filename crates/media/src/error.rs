@@ -13,6 +13,8 @@ pub enum MediaError {
     AudioFile { path: String, reason: String },
     #[error("audio device: {0}")]
     Device(String),
+    #[error("DTMF: {0}")]
+    Dtmf(String),
     #[error("socket: {0}")]
     Io(#[from] std::io::Error),
 }

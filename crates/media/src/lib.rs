@@ -3,6 +3,7 @@
 
 pub mod audio;
 pub mod codec;
+pub mod dtmf;
 pub mod error;
 pub mod format;
 pub mod jitter;
@@ -14,5 +15,7 @@ pub mod stats;
 mod testing;
 
 pub use error::MediaError;
-pub use session::{AudioInput, AudioOutput, MediaSession, SessionConfig};
+pub use session::{
+    AudioInput, AudioOutput, MediaEvent, MediaListener, MediaSession, SessionConfig,
+};
 pub use stats::MediaStats;

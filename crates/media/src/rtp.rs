@@ -29,22 +29,59 @@ impl RtpSender {
     /// Writes one packet carrying `payload` into `out`, returning its length, and advances the
     /// clock by `samples` (RTP clock units).
     pub fn packetize(&mut self, payload: &[u8], samples: u32, out: &mut [u8]) -> Option<usize> {
+        let n = self.write(self.payload_type, self.first, self.timestamp, payload, out)?;
+        self.first = false;
+        self.timestamp = self.timestamp.wrapping_add(samples);
+        Some(n)
+    }
+
+    /// Writes a packet of another payload type on the same stream (an RFC 4733 event) with its
+    /// own timestamp; the audio clock is not advanced (see [`RtpSender::skip`]).
+    pub fn packetize_other(
+        &mut self,
+        payload_type: u8,
+        marker: bool,
+        timestamp: u32,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Option<usize> {
+        self.write(payload_type, marker, timestamp, payload, out)
+    }
+
+    /// The timestamp the next audio packet will carry.
+    pub fn timestamp(&self) -> u32 {
+        self.timestamp
+    }
+
+    /// Advances the clock over time in which no audio was sent (hold, events), so that the
+    /// receiver sees the gap for what it is. The next audio packet starts a talkspurt.
+    pub fn skip(&mut self, samples: u32) {
+        self.timestamp = self.timestamp.wrapping_add(samples);
+        self.first = true;
+    }
+
+    fn write(
+        &mut self,
+        payload_type: u8,
+        marker: bool,
+        timestamp: u32,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Option<usize> {
         let packet = Packet {
             header: Header {
                 version: 2,
-                marker: self.first,
-                payload_type: self.payload_type,
+                marker,
+                payload_type,
                 sequence_number: self.seq,
-                timestamp: self.timestamp,
+                timestamp,
                 ssrc: self.ssrc,
                 ..Default::default()
             },
             payload: Bytes::copy_from_slice(payload),
         };
         let n = packet.marshal_to(out).ok()?;
-        self.first = false;
         self.seq = self.seq.wrapping_add(1);
-        self.timestamp = self.timestamp.wrapping_add(samples);
         Some(n)
     }
 }

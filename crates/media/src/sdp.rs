@@ -1,6 +1,8 @@
 //! SDP offer/answer for one audio stream (RFC 3264), over the sans-IO `rtc-sdp` syntax.
 //! The session layer carries these bodies as opaque text; only this module reads them.
 
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
 use std::io::Cursor;
 use std::net::{IpAddr, SocketAddr};
 
@@ -14,6 +16,68 @@ use crate::error::MediaError;
 const OPUS_PT: u8 = 111;
 const TELEPHONE_EVENT_PT: u8 = 101;
 
+/// Which way media flows on the stream, from the point of view of whoever wrote the SDP
+/// (RFC 3264 §5.1, §6.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Direction {
+    #[default]
+    SendRecv,
+    SendOnly,
+    RecvOnly,
+    Inactive,
+}
+
+impl Direction {
+    fn from_flags(sends: bool, receives: bool) -> Self {
+        match (sends, receives) {
+            (true, true) => Direction::SendRecv,
+            (true, false) => Direction::SendOnly,
+            (false, true) => Direction::RecvOnly,
+            (false, false) => Direction::Inactive,
+        }
+    }
+
+    pub fn sends(self) -> bool {
+        matches!(self, Direction::SendRecv | Direction::SendOnly)
+    }
+
+    pub fn receives(self) -> bool {
+        matches!(self, Direction::SendRecv | Direction::RecvOnly)
+    }
+
+    /// The same stream seen from the other end.
+    pub fn reversed(self) -> Self {
+        Self::from_flags(self.receives(), self.sends())
+    }
+
+    /// What both this side's wish and the other side's permit.
+    pub fn and(self, other: Self) -> Self {
+        Self::from_flags(
+            self.sends() && other.sends(),
+            self.receives() && other.receives(),
+        )
+    }
+
+    fn attribute(self) -> &'static str {
+        match self {
+            Direction::SendRecv => "sendrecv",
+            Direction::SendOnly => "sendonly",
+            Direction::RecvOnly => "recvonly",
+            Direction::Inactive => "inactive",
+        }
+    }
+
+    fn parse(attribute: &str) -> Option<Self> {
+        Some(match attribute {
+            "sendrecv" => Direction::SendRecv,
+            "sendonly" => Direction::SendOnly,
+            "recvonly" => Direction::RecvOnly,
+            "inactive" => Direction::Inactive,
+            _ => return None,
+        })
+    }
+}
+
 /// What offer/answer settled for the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Negotiated {
@@ -23,32 +87,100 @@ pub struct Negotiated {
     pub payload_type: u8,
     /// RFC 4733 telephone-event payload type, when the peer supports it.
     pub telephone_event: Option<u8>,
+    /// What we may do on the stream: our wish combined with what the peer allows.
+    pub direction: Direction,
+    /// The direction the peer wrote, from its point of view (`SendOnly` or `Inactive` means
+    /// the peer has put us on hold).
+    pub remote_direction: Direction,
 }
 
-/// An offer for Opus and telephone-events, receiving at `local`.
-pub fn offer(local: SocketAddr) -> String {
-    describe(local, OPUS_PT, Some(TELEPHONE_EVENT_PT))
+/// Our side of one call's SDP: the same origin throughout the dialog, its version bumped for
+/// every new description (RFC 3264 §8), and the payload types fixed by the first exchange.
+#[derive(Debug, Clone)]
+pub struct LocalSdp {
+    local: SocketAddr,
+    session_id: u64,
+    version: u64,
+    opus_pt: u8,
+    dtmf_pt: Option<u8>,
 }
 
-/// Answers a remote offer: picks Opus (the offerer's payload type) or refuses.
-pub fn answer(remote_offer: &str, local: SocketAddr) -> Result<(String, Negotiated), MediaError> {
-    let negotiated = read(remote_offer)?;
-    Ok((
-        describe(local, negotiated.payload_type, negotiated.telephone_event),
-        negotiated,
-    ))
+impl LocalSdp {
+    /// A description receiving at `local`, with a random session id.
+    pub fn new(local: SocketAddr) -> Self {
+        let random = RandomState::new().build_hasher().finish();
+        Self {
+            local,
+            // Keep within the 63 bits that every parser takes as a signed integer.
+            session_id: random >> 1,
+            version: 0,
+            opus_pt: OPUS_PT,
+            dtmf_pt: Some(TELEPHONE_EVENT_PT),
+        }
+    }
+
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// An offer for Opus and telephone-events, with `direction` as our wish.
+    pub fn offer(&mut self, direction: Direction) -> String {
+        self.describe(direction)
+    }
+
+    /// Answers a remote offer: takes Opus with the offerer's payload type, or refuses.
+    /// `wish` is what we want (sendonly while we hold the call); the answer grants no more
+    /// than the offer allows.
+    pub fn answer(
+        &mut self,
+        remote_offer: &str,
+        wish: Direction,
+    ) -> Result<(String, Negotiated), MediaError> {
+        let negotiated = read(remote_offer, wish)?;
+        self.opus_pt = negotiated.payload_type;
+        self.dtmf_pt = negotiated.telephone_event;
+        Ok((self.describe(negotiated.direction), negotiated))
+    }
+
+    /// Reads the answer to the offer we made with `offered` as our wish.
+    pub fn read_answer(
+        &mut self,
+        remote_answer: &str,
+        offered: Direction,
+    ) -> Result<Negotiated, MediaError> {
+        let negotiated = read(remote_answer, offered)?;
+        self.opus_pt = negotiated.payload_type;
+        self.dtmf_pt = negotiated.telephone_event;
+        Ok(negotiated)
+    }
+
+    fn describe(&mut self, direction: Direction) -> String {
+        self.version += 1;
+        describe(
+            self.local,
+            self.session_id,
+            self.version,
+            self.opus_pt,
+            self.dtmf_pt,
+            direction,
+        )
+    }
 }
 
-/// Reads the answer to our offer.
-pub fn read_answer(remote_answer: &str) -> Result<Negotiated, MediaError> {
-    read(remote_answer)
-}
-
-fn describe(local: SocketAddr, opus_pt: u8, dtmf_pt: Option<u8>) -> String {
+fn describe(
+    local: SocketAddr,
+    session_id: u64,
+    version: u64,
+    opus_pt: u8,
+    dtmf_pt: Option<u8>,
+    direction: Direction,
+) -> String {
     let ip = local.ip();
     let address_type = if ip.is_ipv4() { "IP4" } else { "IP6" };
     let mut sd = SessionDescription::new_jsep_session_description(false);
     sd.origin.username = "switchboard".into();
+    sd.origin.session_id = session_id;
+    sd.origin.session_version = version;
     sd.origin.address_type = address_type.into();
     sd.origin.unicast_address = ip.to_string();
     sd.session_name = "switchboard".into();
@@ -85,11 +217,12 @@ fn describe(local: SocketAddr, opus_pt: u8, dtmf_pt: Option<u8>) -> String {
     }
     let media = media
         .with_value_attribute("ptime".into(), "20".into())
-        .with_property_attribute("sendrecv".into());
+        .with_property_attribute(direction.attribute().into());
     sd.with_media(media).marshal()
 }
 
-fn read(body: &str) -> Result<Negotiated, MediaError> {
+/// Reads a remote description; `wish` is our side's direction for the stream.
+fn read(body: &str, wish: Direction) -> Result<Negotiated, MediaError> {
     let sd = SessionDescription::unmarshal(&mut Cursor::new(body))
         .map_err(|e| MediaError::Sdp(e.to_string()))?;
     let media = sd
@@ -141,11 +274,28 @@ fn read(body: &str) -> Result<Negotiated, MediaError> {
         .filter(|c| c.name.eq_ignore_ascii_case("telephone-event") && c.clock_rate == 8_000)
         .map(|c| c.payload_type)
         .min();
+    let mut remote_direction = stream_direction(&sd, media);
+    // RFC 2543 hold, still sent by old equipment: "send nothing to me" as c=0.0.0.0.
+    if ip.is_unspecified() {
+        remote_direction = remote_direction.and(Direction::SendOnly);
+    }
     Ok(Negotiated {
         remote: SocketAddr::new(ip, port),
         payload_type,
         telephone_event,
+        direction: wish.and(remote_direction.reversed()),
+        remote_direction,
     })
+}
+
+/// The media-level direction attribute, else the session-level one, else sendrecv (RFC 3264 §5.1).
+fn stream_direction(sd: &SessionDescription, media: &MediaDescription) -> Direction {
+    let media_level = media
+        .attributes
+        .iter()
+        .find_map(|a| Direction::parse(&a.key));
+    let session_level = || sd.attributes.iter().find_map(|a| Direction::parse(&a.key));
+    media_level.or_else(session_level).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -159,19 +309,31 @@ mod tests {
     #[test]
     fn answer_takes_the_offerers_opus_payload_type_and_address() {
         let local: SocketAddr = "127.0.0.1:50000".parse().expect("addr");
-        let (body, n) = answer(BARESIP_OFFER, local).expect("opus offered");
+        let mut sdp = LocalSdp::new(local);
+        let (body, n) = sdp
+            .answer(BARESIP_OFFER, Direction::SendRecv)
+            .expect("opus offered");
         assert_eq!(n.remote, "127.0.0.1:40000".parse().expect("addr"));
         assert_eq!((n.payload_type, n.telephone_event), (96, Some(101)));
         assert!(body.contains("m=audio 50000 RTP/AVP 96 101\r\n"), "{body}");
         assert!(body.contains("a=rtpmap:96 opus/48000/2"), "{body}");
         // Our own answer reads back as the same stream.
-        assert_eq!(read_answer(&body).expect("parses").payload_type, 96);
+        assert_eq!(
+            read(&body, Direction::SendRecv)
+                .expect("parses")
+                .payload_type,
+            96
+        );
     }
 
     #[test]
     fn offer_reads_back_and_high_ports_survive() {
         let local: SocketAddr = "127.0.0.1:61234".parse().expect("addr");
-        let n = read_answer(&offer(local)).expect("parses");
+        let n = read(
+            &LocalSdp::new(local).offer(Direction::SendRecv),
+            Direction::SendRecv,
+        )
+        .expect("parses");
         assert_eq!(n.remote, local);
         assert_eq!(
             (n.payload_type, n.telephone_event),
@@ -185,13 +347,60 @@ mod tests {
             .replace("RTP/AVP 0 96 101", "RTP/AVP 0")
             .replace("a=rtpmap:96 opus/48000/2\r\n", "");
         assert!(matches!(
-            answer(&pcmu_only, "127.0.0.1:1".parse().expect("a")),
+            LocalSdp::new("127.0.0.1:1".parse().expect("a"))
+                .answer(&pcmu_only, Direction::SendRecv),
             Err(MediaError::NoCommonCodec)
         ));
         let no_c = BARESIP_OFFER.replace("c=IN IP4 127.0.0.1\r\n", "");
-        assert!(matches!(read_answer(&no_c), Err(MediaError::Sdp(_))));
-        assert!(read_answer("garbage").is_err());
-        assert!(read_answer("").is_err());
+        assert!(matches!(
+            read(&no_c, Direction::SendRecv),
+            Err(MediaError::Sdp(_))
+        ));
+        assert!(read("garbage", Direction::SendRecv).is_err());
+        assert!(read("", Direction::SendRecv).is_err());
+    }
+    #[test]
+    fn hold_offers_are_answered_as_rfc_3264_says() {
+        let local: SocketAddr = "127.0.0.1:50000".parse().expect("addr");
+        let mut sdp = LocalSdp::new(local);
+        let held = BARESIP_OFFER.replace("a=sendrecv", "a=sendonly");
+        let (body, n) = sdp.answer(&held, Direction::SendRecv).expect("answer");
+        assert!(body.contains("a=recvonly"), "{body}");
+        assert_eq!(n.direction, Direction::RecvOnly);
+        assert_eq!(n.remote_direction, Direction::SendOnly);
+
+        let inactive = BARESIP_OFFER.replace("a=sendrecv", "a=inactive");
+        let (body, n) = sdp.answer(&inactive, Direction::SendRecv).expect("answer");
+        assert!(body.contains("a=inactive"), "{body}");
+        assert!(!n.direction.sends() && !n.direction.receives());
+
+        // Old-style hold: c=0.0.0.0 with no attribute means "send nothing to me".
+        let old = BARESIP_OFFER.replace("c=IN IP4 127.0.0.1", "c=IN IP4 0.0.0.0");
+        let (_, n) = sdp.answer(&old, Direction::SendRecv).expect("answer");
+        assert!(!n.direction.sends(), "{n:?}");
+
+        // We hold: our sendonly offer answered recvonly lets us send only.
+        let offer = sdp.offer(Direction::SendOnly);
+        assert!(offer.contains("a=sendonly"), "{offer}");
+        let reply = BARESIP_OFFER.replace("a=sendrecv", "a=recvonly");
+        let n = sdp
+            .read_answer(&reply, Direction::SendOnly)
+            .expect("answer");
+        assert_eq!(n.direction, Direction::SendOnly);
+    }
+
+    #[test]
+    fn every_new_description_keeps_the_origin_and_bumps_the_version() {
+        let mut sdp = LocalSdp::new("127.0.0.1:4000".parse().expect("addr"));
+        let origin = |body: &str| -> (String, u64) {
+            let line = body.lines().find(|l| l.starts_with("o=")).expect("o=");
+            let fields: Vec<&str> = line.split(' ').collect();
+            (fields[1].to_owned(), fields[2].parse().expect("version"))
+        };
+        let first = origin(&sdp.offer(Direction::SendRecv));
+        let second = origin(&sdp.offer(Direction::SendOnly));
+        assert_eq!(first.0, second.0);
+        assert_eq!(second.1, first.1 + 1);
     }
 }
 
@@ -219,7 +428,7 @@ mod robustness {
                 }
             }
             let text = String::from_utf8_lossy(&bytes);
-            if let Ok(n) = read_answer(&text) {
+            if let Ok(n) = read(&text, Direction::SendRecv) {
                 assert!(n.payload_type < 128, "{text}");
             }
         }

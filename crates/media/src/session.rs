@@ -8,6 +8,7 @@ use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -15,11 +16,12 @@ use std::time::{Duration, Instant};
 use crate::audio::device::{Capture, Playback};
 use crate::audio::file::{WavSink, WavSource};
 use crate::codec::opus::{OpusDecoder, OpusEncoder, MAX_PACKET};
+use crate::dtmf::{self, DtmfSender};
 use crate::error::MediaError;
 use crate::format::{Frame, FRAME_DURATION, FRAME_SAMPLES, SILENCE};
 use crate::jitter::{JitterBuffer, JitterConfig, Playout};
 use crate::rtp::{self, RtpSender};
-use crate::sdp::Negotiated;
+use crate::sdp::{Direction, Negotiated};
 use crate::stats::{MediaStats, ReceiveStats};
 
 /// Where the call's outgoing audio comes from.
@@ -50,17 +52,40 @@ pub enum AudioOutput {
     Discard,
 }
 
+/// What the media thread reports while it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaEvent {
+    /// The peer pressed a key (an RFC 4733 event began).
+    Dtmf { key: char },
+}
+
+/// Called from the media thread; must not block.
+pub type MediaListener = Box<dyn Fn(MediaEvent) + Send>;
+
 pub struct SessionConfig {
     /// The socket named in our SDP, already bound.
     pub socket: UdpSocket,
     pub negotiated: Negotiated,
     pub input: AudioInput,
     pub output: AudioOutput,
+    pub listener: Option<MediaListener>,
+}
+
+/// Changes to a running session, applied at the next 20 ms tick.
+enum Control {
+    /// A new offer/answer: remote address, payload types, direction.
+    Renegotiated(Negotiated),
+    /// Local hold: nothing is sent or played, whatever the SDP allows.
+    Hold(bool),
+    /// RFC 4733 event codes to send.
+    Dtmf(Vec<u8>),
 }
 
 /// A running call's media. Dropping it stops the thread too; `stop` also returns the statistics.
 pub struct MediaSession {
     stop: Arc<AtomicBool>,
+    control: Sender<Control>,
+    telephone_event: Option<u8>,
     thread: Option<JoinHandle<MediaStats>>,
 }
 
@@ -76,10 +101,19 @@ impl MediaSession {
         config.socket.set_nonblocking(false)?;
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let (control, control_rx) = mpsc::channel();
+        let telephone_event = config.negotiated.telephone_event;
         let pump = Pump {
             socket: config.socket,
             remote: config.negotiated.remote,
             payload_type: config.negotiated.payload_type,
+            telephone_event,
+            direction: config.negotiated.direction,
+            held: false,
+            control: control_rx,
+            listener: config.listener,
+            dtmf: DtmfSender::new(8000),
+            last_event: None,
             source,
             sink,
             encoder,
@@ -94,8 +128,45 @@ impl MediaSession {
             .spawn(move || pump.run(&flag))?;
         Ok(Self {
             stop,
+            control,
+            telephone_event,
             thread: Some(thread),
         })
+    }
+
+    /// Applies a new offer/answer (re-INVITE): where to send, and which way media may flow.
+    pub fn renegotiate(&mut self, negotiated: Negotiated) {
+        self.telephone_event = negotiated.telephone_event;
+        self.send(Control::Renegotiated(negotiated));
+    }
+
+    /// Local hold: stops sending the agent's microphone and playing the far end, so nothing
+    /// said while the customer waits reaches them.
+    pub fn hold(&self, held: bool) {
+        self.send(Control::Hold(held));
+    }
+
+    /// Whether the peer accepts RFC 4733 telephone-events (else DTMF goes as SIP INFO).
+    pub fn has_telephone_events(&self) -> bool {
+        self.telephone_event.is_some()
+    }
+
+    /// Queues DTMF keys as RFC 4733 events. Fails, sending nothing, on a key that is not DTMF
+    /// or when the peer did not offer telephone-events.
+    pub fn send_dtmf(&self, keys: &str) -> Result<(), MediaError> {
+        let codes = dtmf::parse_keys(keys).map_err(|e| MediaError::Dtmf(e.to_string()))?;
+        if self.telephone_event.is_none() {
+            return Err(MediaError::Dtmf(
+                "the peer did not offer telephone-events".into(),
+            ));
+        }
+        self.send(Control::Dtmf(codes));
+        Ok(())
+    }
+
+    fn send(&self, control: Control) {
+        // The thread is gone only after `stop`, which consumes the session.
+        let _ = self.control.send(control);
     }
 
     /// Stops the media and returns what it measured.
@@ -213,6 +284,15 @@ struct Pump {
     socket: UdpSocket,
     remote: SocketAddr,
     payload_type: u8,
+    telephone_event: Option<u8>,
+    /// What the SDP allows.
+    direction: Direction,
+    held: bool,
+    control: Receiver<Control>,
+    listener: Option<MediaListener>,
+    dtmf: DtmfSender,
+    /// Timestamp of the last telephone-event reported, so repeats are reported once.
+    last_event: Option<u32>,
     source: Source,
     sink: Sink,
     encoder: OpusEncoder,
@@ -230,6 +310,7 @@ impl Pump {
         let mut wire = [0u8; 1500];
         let mut deadline = Instant::now();
         while !stop.load(Ordering::Relaxed) {
+            self.apply_controls();
             self.send_frame(&mut frame, &mut payload, &mut wire);
             self.play_frame(deadline, &mut frame);
             deadline += FRAME_DURATION;
@@ -245,8 +326,38 @@ impl Pump {
         self.finish_stats()
     }
 
+    fn apply_controls(&mut self) {
+        while let Ok(control) = self.control.try_recv() {
+            match control {
+                Control::Renegotiated(n) => {
+                    self.remote = n.remote;
+                    self.payload_type = n.payload_type;
+                    self.telephone_event = n.telephone_event;
+                    self.direction = n.direction;
+                }
+                Control::Hold(held) => self.held = held,
+                Control::Dtmf(codes) => self.dtmf.push(&codes),
+            }
+        }
+    }
+
+    fn sending(&self) -> bool {
+        self.direction.sends() && !self.held
+    }
+
     fn send_frame(&mut self, frame: &mut Frame, payload: &mut [u8], wire: &mut [u8]) {
+        // The source is read even when nothing is sent, so a microphone does not pile up
+        // stale audio and a prompt keeps its place in time.
         self.source.read(frame);
+        if !self.sending() {
+            self.sender.skip(FRAME_SAMPLES as u32);
+            return;
+        }
+        if let Some(len) = self.event_packet(wire) {
+            self.sender.skip(FRAME_SAMPLES as u32);
+            self.transmit(&wire[..len]);
+            return;
+        }
         let n = match self.encoder.encode(frame, payload) {
             Ok(n) => n,
             Err(e) => {
@@ -260,7 +371,19 @@ impl Pump {
         else {
             return;
         };
-        match self.socket.send_to(&wire[..len], self.remote) {
+        self.transmit(&wire[..len]);
+    }
+
+    /// A telephone-event packet to send instead of this tick's audio, if a key is playing.
+    fn event_packet(&mut self, wire: &mut [u8]) -> Option<usize> {
+        let pt = self.telephone_event?;
+        let event = self.dtmf.tick(self.sender.timestamp())?;
+        self.sender
+            .packetize_other(pt, event.marker, event.timestamp, &event.payload, wire)
+    }
+
+    fn transmit(&mut self, packet: &[u8]) {
+        match self.socket.send_to(packet, self.remote) {
             Ok(_) => self.stats.packets_sent += 1,
             Err(e) => tracing::trace!("rtp send: {e}"),
         }
@@ -304,12 +427,30 @@ impl Pump {
         let Some(packet) = rtp::parse(datagram) else {
             return;
         };
+        if Some(packet.payload_type) == self.telephone_event {
+            self.on_event(packet.timestamp, &packet.payload);
+            return;
+        }
         if packet.payload_type != self.payload_type {
-            // telephone-event, comfort noise: handled by later work, not audio.
+            // Comfort noise and anything else we did not negotiate: not audio.
             return;
         }
         self.receive.on_packet(now, packet.seq, packet.timestamp);
         self.jitter.push(now, packet.seq, &packet.payload);
+    }
+
+    /// Reports a key once per event (its packets repeat, and share the start timestamp).
+    fn on_event(&mut self, timestamp: u32, payload: &[u8]) {
+        let Some((key, _end)) = dtmf::read_event(payload) else {
+            return;
+        };
+        if self.last_event == Some(timestamp) {
+            return;
+        }
+        self.last_event = Some(timestamp);
+        if let Some(listener) = &self.listener {
+            listener(MediaEvent::Dtmf { key });
+        }
     }
 
     fn play_frame(&mut self, now: Instant, frame: &mut Frame) {
@@ -326,6 +467,9 @@ impl Pump {
         };
         if let Err(e) = result {
             tracing::debug!("decode: {e}");
+            frame.fill(0);
+        }
+        if self.held || !self.direction.receives() {
             frame.fill(0);
         }
         self.sink.write(frame);
@@ -411,12 +555,15 @@ mod tests {
                 remote: b_addr,
                 payload_type: 111,
                 telephone_event: None,
+                direction: Direction::SendRecv,
+                remote_direction: Direction::SendRecv,
             },
             input: AudioInput::File {
                 path: tone_path,
                 looping: true,
             },
             output: AudioOutput::Discard,
+            listener: None,
         })
         .expect("start a");
         let sb = MediaSession::start(SessionConfig {
@@ -425,9 +572,12 @@ mod tests {
                 remote: a_addr,
                 payload_type: 111,
                 telephone_event: None,
+                direction: Direction::SendRecv,
+                remote_direction: Direction::SendRecv,
             },
             input: AudioInput::Silence,
             output: AudioOutput::File(rec.clone()),
+            listener: None,
         })
         .expect("start b");
         std::thread::sleep(Duration::from_millis(600));
@@ -445,5 +595,130 @@ mod tests {
         let tail = &samples[samples.len().saturating_sub(9600)..];
         assert!(rms(tail) > 2000.0, "recorded level {}", rms(tail));
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    fn pair(
+        input: AudioInput,
+        output: AudioOutput,
+        te: Option<u8>,
+        listener: Option<MediaListener>,
+    ) -> (MediaSession, MediaSession) {
+        let a = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let b = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let (a_addr, b_addr) = (a.local_addr().expect("addr"), b.local_addr().expect("addr"));
+        let negotiated = |remote| Negotiated {
+            remote,
+            payload_type: 111,
+            telephone_event: te,
+            direction: Direction::SendRecv,
+            remote_direction: Direction::SendRecv,
+        };
+        let sa = MediaSession::start(SessionConfig {
+            socket: a,
+            negotiated: negotiated(b_addr),
+            input,
+            output: AudioOutput::Discard,
+            listener: None,
+        })
+        .expect("start a");
+        let sb = MediaSession::start(SessionConfig {
+            socket: b,
+            negotiated: negotiated(a_addr),
+            input: AudioInput::Silence,
+            output,
+            listener,
+        })
+        .expect("start b");
+        (sa, sb)
+    }
+
+    /// Keys sent as RFC 4733 events by one session are reported once each, in order, by the other.
+    #[test]
+    fn dtmf_keys_cross_loopback_once_each() {
+        let (tx, rx) = mpsc::channel();
+        let listener: MediaListener = Box::new(move |e| {
+            let _ = tx.send(e);
+        });
+        let (a, b) = pair(
+            AudioInput::Silence,
+            AudioOutput::Discard,
+            Some(101),
+            Some(listener),
+        );
+        assert!(
+            a.send_dtmf("12x").is_err(),
+            "a bad key must refuse the whole sequence"
+        );
+        a.send_dtmf("4#*").expect("queued");
+        // Three keys of 100 ms tone, 60 ms end and 60 ms gap each.
+        std::thread::sleep(Duration::from_millis(900));
+        a.stop();
+        b.stop();
+        let keys: String = rx.try_iter().map(|MediaEvent::Dtmf { key }| key).collect();
+        assert_eq!(keys, "4#*");
+    }
+
+    #[test]
+    fn dtmf_without_telephone_events_is_refused() {
+        let (a, _b) = pair(AudioInput::Silence, AudioOutput::Discard, None, None);
+        assert!(matches!(a.send_dtmf("1"), Err(MediaError::Dtmf(_))));
+    }
+
+    /// While held, the far end hears silence and no packets go out; resumed, audio flows again.
+    #[test]
+    fn hold_sends_nothing_and_resume_restores_audio() {
+        let dir = std::env::temp_dir().join(format!("sb-hold-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let tone = dir.join("tone.wav");
+        write_tone(&tone, 50);
+        let rec = dir.join("rec.wav");
+        let (a, b) = pair(
+            AudioInput::File {
+                path: tone,
+                looping: true,
+            },
+            AudioOutput::File(rec.clone()),
+            None,
+            None,
+        );
+        std::thread::sleep(Duration::from_millis(400));
+        a.hold(true);
+        std::thread::sleep(Duration::from_millis(600));
+        a.hold(false);
+        std::thread::sleep(Duration::from_millis(600));
+        let sent = a.stop();
+        b.stop();
+        // About 50 of the 80 ticks sent audio; the 30 held ones did not.
+        assert!(
+            (35..=65).contains(&sent.packets_sent),
+            "{} packets sent",
+            sent.packets_sent
+        );
+        let samples: Vec<i16> = hound::WavReader::open(&rec)
+            .expect("recording")
+            .samples::<i16>()
+            .collect::<Result<_, _>>()
+            .expect("samples");
+        let window = |from_ms: usize| {
+            let at = from_ms * 48;
+            rms(&samples[at.min(samples.len())..(at + 9600).min(samples.len())])
+        };
+        assert!(window(200) > 2000.0, "before hold {}", window(200));
+        assert!(window(650) < 50.0, "during hold {}", window(650));
+        assert!(window(1250) > 2000.0, "after resume {}", window(1250));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    fn write_tone(path: &std::path::Path, frames: usize) {
+        let mut sink = WavSink::create(path).expect("create");
+        for i in 0..frames {
+            let mut f = [0i16; FRAME_SAMPLES];
+            for (j, s) in f.iter_mut().enumerate() {
+                let t = (i * FRAME_SAMPLES + j) as f64 / 48_000.0;
+                *s = (6000.0 * (2.0 * std::f64::consts::PI * 300.0 * t).sin()) as i16;
+            }
+            sink.write_frame(&f).expect("write");
+        }
+        sink.finish().expect("finish");
     }
 }

@@ -2,41 +2,40 @@
 //! the tasks that feed our cores (registration policy, trust) and report [`SipEvent`]s.
 
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use rsipstack::dialog::authenticate::Credential;
-use rsipstack::dialog::dialog::{
-    Dialog, DialogState, DialogStateReceiver, DialogStateSender, TerminatedReason,
-};
+use rsipstack::dialog::dialog::{DialogState, DialogStateSender, TransactionHandle};
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::dialog::registration::Registration;
-use rsipstack::dialog::DialogId;
-use rsipstack::sip::prelude::HeadersExt;
-use rsipstack::sip::{Header, Method, StatusCode, Uri};
+use rsipstack::sip::{Header, Response, StatusCode, Uri};
 use rsipstack::transaction::endpoint::Endpoint;
-use rsipstack::transaction::Transaction;
 use rsipstack::transport::udp::UdpConnection;
-use rsipstack::transport::{SipConnection, TransportLayer};
+use rsipstack::transport::TransportLayer;
 use rsipstack::EndpointBuilder;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::AccountConfig;
+use crate::dialog_events::follow_dialogs;
+use crate::dtmf_relay;
 use crate::error::SipError;
 use crate::event::{CallId, EndReason, SipEvent};
-use crate::name_addr::{self, NameAddr};
-use crate::registration::{Outcome, RegistrationPolicy};
+use crate::incoming::serve_incoming;
+use crate::register_loop::keep_registered;
 use crate::trust::TrustPolicy;
 
 const SDP: &str = "application/sdp";
 /// RFC 3261's 64*T1: the longest a non-INVITE transaction may take.
 const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(32);
+/// Attempts at a re-INVITE that meets 491 Request Pending (glare), each after a random wait.
+const GLARE_ATTEMPTS: usize = 3;
 
 /// A running SIP user agent for one account. Dropping it stops every task.
 pub struct SipAgent {
@@ -45,14 +44,20 @@ pub struct SipAgent {
     endpoint: Endpoint,
 }
 
-struct Shared {
-    config: AccountConfig,
-    local: SocketAddr,
-    dialogs: Arc<DialogLayer>,
-    state_tx: DialogStateSender,
+pub(crate) struct Shared {
+    pub(crate) config: AccountConfig,
+    pub(crate) local: SocketAddr,
+    pub(crate) dialogs: Arc<DialogLayer>,
+    pub(crate) state_tx: DialogStateSender,
     calls: Mutex<HashMap<CallId, InviteDialog>>,
     /// Calls we ended ourselves, so their termination reads as a local hangup.
     ended_locally: Mutex<HashMap<CallId, EndReason>>,
+    /// Offers from the far end (re-INVITE, UPDATE) waiting for the layer above to answer.
+    offers: Mutex<HashMap<CallId, TransactionHandle>>,
+    /// Calls with a re-INVITE of ours in flight (an incoming one meanwhile is glare).
+    reinviting: Mutex<HashSet<CallId>>,
+    /// Calls whose dialog has been confirmed once (later confirmations follow mid-call requests).
+    confirmed: Mutex<HashSet<CallId>>,
     events: mpsc::UnboundedSender<SipEvent>,
 }
 
@@ -96,6 +101,9 @@ impl SipAgent {
             state_tx,
             calls: Mutex::new(HashMap::new()),
             ended_locally: Mutex::new(HashMap::new()),
+            offers: Mutex::new(HashMap::new()),
+            reinviting: Mutex::new(HashSet::new()),
+            confirmed: Mutex::new(HashSet::new()),
             events,
         });
         tokio::spawn(serve_incoming(shared.clone(), incoming, cancel.clone()));
@@ -246,6 +254,124 @@ impl SipAgent {
         Ok(call)
     }
 
+    /// Sends a new offer in a re-INVITE (hold, resume). The outcome arrives as `Renegotiated`
+    /// or `RenegotiationFailed`; on failure the session stays as it was. A 491 (both ends
+    /// re-INVITing at once) is retried after a random wait, as RFC 3261 §14.1 asks.
+    pub fn reinvite(&self, call: &CallId, offer: String) -> Result<(), SipError> {
+        let dialog = self.shared.established(call)?;
+        if !self.shared.set_reinviting(call, true) {
+            return Err(SipError::Pending);
+        }
+        let shared = self.shared.clone();
+        let id = call.clone();
+        tokio::spawn(async move {
+            wait_for_ack(&dialog).await;
+            let request = dialog.reinvite_with_glare_retry(
+                Some(vec![Header::ContentType(SDP.into())]),
+                Some(offer.into_bytes()),
+                GLARE_ATTEMPTS,
+            );
+            let result = tokio::time::timeout(TRANSACTION_TIMEOUT, request).await;
+            shared.set_reinviting(&id, false);
+            shared.on_reinvite_result(&id, result);
+        });
+        Ok(())
+    }
+
+    /// Answers the far end's re-INVITE or UPDATE (a `Reoffer`) with our SDP, or refuses it
+    /// with a status (488 for an offer we cannot take), keeping the current session.
+    pub fn answer_reoffer(
+        &self,
+        call: &CallId,
+        answer: Result<String, u16>,
+    ) -> Result<(), SipError> {
+        let handle = self
+            .shared
+            .offers()
+            .remove(call)
+            .ok_or(SipError::WrongState)?;
+        tokio::spawn(async move {
+            let sent = match answer {
+                Ok(sdp) => {
+                    handle
+                        .respond(
+                            StatusCode::OK,
+                            Some(vec![Header::ContentType(SDP.into())]),
+                            Some(sdp.into_bytes()),
+                        )
+                        .await
+                }
+                Err(status) => handle.reply(StatusCode::from(status)).await,
+            };
+            if sent.is_err() {
+                tracing::debug!("re-INVITE transaction gone before our answer");
+            }
+        });
+        Ok(())
+    }
+
+    /// Sends DTMF keys as SIP INFO, one request per key, in order: for peers that offered no
+    /// RFC 4733 telephone-events.
+    pub fn send_dtmf_info(&self, call: &CallId, keys: &str) -> Result<(), SipError> {
+        if let Some(bad) = keys.chars().find(|k| !dtmf_relay::is_key(*k)) {
+            return Err(SipError::NotDtmf(bad));
+        }
+        let dialog = self.shared.established(call)?;
+        let keys: Vec<char> = keys.chars().collect();
+        let id = call.clone();
+        tokio::spawn(async move {
+            wait_for_ack(&dialog).await;
+            for key in keys {
+                let request = dialog.info(
+                    Some(vec![Header::ContentType(dtmf_relay::CONTENT_TYPE.into())]),
+                    Some(dtmf_relay::body(key).into_bytes()),
+                );
+                match tokio::time::timeout(TRANSACTION_TIMEOUT, request).await {
+                    Ok(Ok(Some(resp))) if resp.status_code.code() < 300 => {}
+                    other => {
+                        tracing::warn!(call = %id, ?key, "DTMF INFO not accepted: {other:?}");
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Blind transfer: asks the far end to call `target` instead (REFER, RFC 3515). Progress
+    /// arrives as `TransferProgress` events; the call stays up until the layer above ends it.
+    pub fn transfer(&self, call: &CallId, target: &str) -> Result<(), SipError> {
+        let dialog = self.shared.established(call)?;
+        let target = self.shared.target_uri(target)?;
+        let referred_by = format!("<{}>", self.shared.aor()?);
+        let shared = self.shared.clone();
+        let id = call.clone();
+        tokio::spawn(async move {
+            wait_for_ack(&dialog).await;
+            let request = dialog.refer(
+                format!("<{target}>"),
+                Some(vec![Header::ReferredBy(referred_by.into())]),
+                None,
+            );
+            let status = match tokio::time::timeout(TRANSACTION_TIMEOUT, request).await {
+                Ok(Ok(Some(resp))) => resp.status_code.code(),
+                Ok(Ok(None)) => 481,
+                Ok(Err(e)) => {
+                    tracing::warn!(call = %id, "REFER failed: {e}");
+                    500
+                }
+                Err(_) => 408,
+            };
+            // 202 Accepted: the NOTIFYs tell the rest. Anything else ends the attempt here.
+            shared.emit(SipEvent::TransferProgress {
+                call: id,
+                status,
+                done: status >= 300,
+            });
+        });
+        Ok(())
+    }
+
     /// Lets hang-ups finish, unregisters (best effort, bounded) and stops.
     pub async fn shutdown(&self) {
         // Let hang-ups in flight reach the far end first (bounded).
@@ -275,41 +401,103 @@ impl Drop for SipAgent {
 }
 
 impl Shared {
-    fn calls(&self) -> std::sync::MutexGuard<'_, HashMap<CallId, InviteDialog>> {
-        // A panic elsewhere while holding the lock leaves the map consistent (single inserts
-        // and removes), so a poisoned lock is still usable.
-        self.calls.lock().unwrap_or_else(PoisonError::into_inner)
+    pub(crate) fn calls(&self) -> MutexGuard<'_, HashMap<CallId, InviteDialog>> {
+        lock(&self.calls)
+    }
+
+    fn offers(&self) -> MutexGuard<'_, HashMap<CallId, TransactionHandle>> {
+        lock(&self.offers)
+    }
+
+    /// Keeps the far end's offer until `answer_reoffer`; a newer one replaces it.
+    pub(crate) fn hold_offer(&self, call: CallId, handle: TransactionHandle) {
+        self.offers().insert(call, handle);
+    }
+
+    pub(crate) fn is_reinviting(&self, call: &CallId) -> bool {
+        lock(&self.reinviting).contains(call)
+    }
+
+    /// Marks (or clears) our re-INVITE in flight; false if one was already marked.
+    fn set_reinviting(&self, call: &CallId, on: bool) -> bool {
+        let mut set = lock(&self.reinviting);
+        if on {
+            set.insert(call.clone())
+        } else {
+            set.remove(call)
+        }
+    }
+
+    /// Reports the first confirmation of a dialog; later ones follow each mid-call request.
+    pub(crate) fn confirmed(&self, call: &CallId) {
+        if lock(&self.confirmed).insert(call.clone()) {
+            self.emit(SipEvent::Established { call: call.clone() });
+        }
+    }
+
+    fn on_reinvite_result(
+        &self,
+        call: &CallId,
+        result: Result<Result<Option<Response>, rsipstack::Error>, tokio::time::error::Elapsed>,
+    ) {
+        let (status, reason) = match result {
+            Ok(Ok(Some(resp)))
+                if resp.status_code.kind() == rsipstack::sip::StatusCodeKind::Successful =>
+            {
+                let answer = String::from_utf8_lossy(&resp.body).into_owned();
+                self.emit(SipEvent::Renegotiated {
+                    call: call.clone(),
+                    answer,
+                });
+                return;
+            }
+            Ok(Ok(Some(resp))) => (Some(resp.status_code.code()), resp.status_code.to_string()),
+            Ok(Ok(None)) => (None, "the call is no longer established".to_owned()),
+            Ok(Err(e)) => (None, e.to_string()),
+            Err(_) => (Some(408), "no answer".to_owned()),
+        };
+        tracing::warn!(%call, ?status, %reason, "re-INVITE failed; the session stays as it was");
+        self.emit(SipEvent::RenegotiationFailed {
+            call: call.clone(),
+            status,
+            reason,
+        });
     }
 
     fn dialog(&self, call: &CallId) -> Result<InviteDialog, SipError> {
         self.calls().get(call).cloned().ok_or(SipError::NoSuchCall)
     }
 
-    fn emit(&self, event: SipEvent) {
+    /// A call that has been answered: confirmed, or answered by us and waiting for the ACK.
+    fn established(&self, call: &CallId) -> Result<InviteDialog, SipError> {
+        let dialog = self.dialog(call)?;
+        match dialog.state() {
+            DialogState::Confirmed(..) | DialogState::WaitAck(..) => Ok(dialog),
+            _ => Err(SipError::WrongState),
+        }
+    }
+
+    pub(crate) fn emit(&self, event: SipEvent) {
         // The receiver is gone only while shutting down.
         let _ = self.events.send(event);
     }
 
     fn mark_local(&self, call: &CallId, reason: EndReason) {
-        self.ended_locally
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(call.clone(), reason);
+        lock(&self.ended_locally).insert(call.clone(), reason);
     }
 
-    fn local_reason(&self, call: &CallId) -> Option<EndReason> {
-        self.ended_locally
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(call)
+    pub(crate) fn local_reason(&self, call: &CallId) -> Option<EndReason> {
+        lock(&self.ended_locally).remove(call)
     }
 
     /// Reports the end of a call once, whichever path sees it first.
-    fn end(&self, call: &CallId, reason: EndReason) {
+    pub(crate) fn end(&self, call: &CallId, reason: EndReason) {
         let Some(dialog) = self.calls().remove(call) else {
             return;
         };
         self.local_reason(call);
+        self.offers().remove(call);
+        lock(&self.confirmed).remove(call);
         self.dialogs.remove_dialog(&dialog.id());
         tracing::info!(%call, ?reason, "call ended");
         self.emit(SipEvent::Ended {
@@ -318,7 +506,7 @@ impl Shared {
         });
     }
 
-    fn credential(&self) -> Credential {
+    pub(crate) fn credential(&self) -> Credential {
         Credential {
             username: self.config.user.clone(),
             password: self.config.password.expose().to_owned(),
@@ -339,7 +527,7 @@ impl Shared {
         parse_uri(&format!("sip:{}@{}", self.config.user, self.domain()))
     }
 
-    fn contact(&self) -> Result<Uri, SipError> {
+    pub(crate) fn contact(&self) -> Result<Uri, SipError> {
         parse_uri(&format!("sip:{}@{}", self.config.user, self.local))
     }
 
@@ -352,7 +540,7 @@ impl Shared {
         }
     }
 
-    fn trust(&self) -> TrustPolicy {
+    pub(crate) fn trust(&self) -> TrustPolicy {
         let trunk = self
             .config
             .registrar
@@ -374,7 +562,24 @@ fn parse_uri(text: &str) -> Result<Uri, SipError> {
     })
 }
 
-fn registrar_uri(registrar: SocketAddr) -> Result<Uri, SipError> {
+/// Mid-call requests wait until our 200 has been ACKed: a UAS must not send them before
+/// (RFC 3261 §14.1). Bounded by the time the ACK may take (64*T1).
+async fn wait_for_ack(dialog: &InviteDialog) {
+    let deadline = tokio::time::Instant::now() + TRANSACTION_TIMEOUT;
+    while matches!(dialog.state(), DialogState::WaitAck(..))
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A panic elsewhere while holding one of these locks leaves the map consistent (single
+/// inserts and removes), so a poisoned lock is still usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub(crate) fn registrar_uri(registrar: SocketAddr) -> Result<Uri, SipError> {
     parse_uri(&format!("sip:{registrar}"))
 }
 
@@ -394,278 +599,6 @@ fn random_u64() -> u64 {
     RandomState::new().build_hasher().finish()
 }
 
-fn random_unit() -> f64 {
+pub(crate) fn random_unit() -> f64 {
     (random_u64() >> 11) as f64 / (1u64 << 53) as f64
-}
-
-async fn keep_registered(
-    shared: Arc<Shared>,
-    mut registration: Registration,
-    registrar: SocketAddr,
-    cancel: CancellationToken,
-) {
-    let mut policy = RegistrationPolicy::default();
-    let span = tracing::info_span!("register", user = %shared.config.user, %registrar);
-    let Ok(uri) = registrar_uri(registrar) else {
-        tracing::error!(parent: &span, "registrar address is not a SIP URI");
-        return;
-    };
-    let expires = u32::try_from(shared.config.expires.as_secs()).unwrap_or(u32::MAX);
-    loop {
-        let attempt = tokio::time::timeout(
-            shared.config.register_timeout,
-            registration.register(uri.clone(), Some(expires)),
-        );
-        let outcome = tokio::select! {
-            _ = cancel.cancelled() => return,
-            r = attempt => r,
-        };
-        let (outcome, event) = match outcome {
-            Ok(Ok(resp)) if resp.status_code == StatusCode::OK => {
-                let granted = u64::from(registration.expires());
-                (
-                    Outcome::Registered {
-                        granted: Duration::from_secs(granted),
-                    },
-                    SipEvent::Registered {
-                        expires_secs: granted,
-                    },
-                )
-            }
-            Ok(Ok(resp)) => {
-                let status = resp.status_code.code();
-                let reason = match status {
-                    401 | 407 => "credentials refused by the registrar".to_owned(),
-                    403 => "registration forbidden by the registrar".to_owned(),
-                    408 => "no answer from the registrar".to_owned(),
-                    _ => format!("registrar answered {status} {}", resp.status_code),
-                };
-                let outcome = if status == 408 {
-                    Outcome::NoAnswer
-                } else {
-                    Outcome::Rejected { status }
-                };
-                (
-                    outcome,
-                    SipEvent::RegistrationFailed {
-                        status: Some(status).filter(|s| *s != 408),
-                        reason,
-                        retry_in_secs: 0,
-                    },
-                )
-            }
-            Ok(Err(e)) => (
-                Outcome::NoAnswer,
-                SipEvent::RegistrationFailed {
-                    status: None,
-                    reason: format!("cannot reach the registrar: {e}"),
-                    retry_in_secs: 0,
-                },
-            ),
-            Err(_) => (
-                Outcome::NoAnswer,
-                SipEvent::RegistrationFailed {
-                    status: None,
-                    reason: format!(
-                        "no answer from the registrar within {} s",
-                        shared.config.register_timeout.as_secs()
-                    ),
-                    retry_in_secs: 0,
-                },
-            ),
-        };
-        let now = Instant::now();
-        let next = policy.next_attempt(now, outcome, random_unit());
-        let wait = next.saturating_duration_since(now);
-        let event = match event {
-            SipEvent::RegistrationFailed { status, reason, .. } => {
-                tracing::warn!(parent: &span, ?status, %reason, retry_in = ?wait, "registration failed");
-                SipEvent::RegistrationFailed {
-                    status,
-                    reason,
-                    retry_in_secs: wait.as_secs().max(1),
-                }
-            }
-            other => {
-                tracing::info!(parent: &span, refresh_in = ?wait, "registered");
-                other
-            }
-        };
-        shared.emit(event);
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(wait) => {}
-        }
-    }
-}
-
-async fn serve_incoming(
-    shared: Arc<Shared>,
-    mut incoming: rsipstack::transaction::TransactionReceiver,
-    cancel: CancellationToken,
-) {
-    loop {
-        let tx = tokio::select! {
-            _ = cancel.cancelled() => return,
-            tx = incoming.recv() => match tx { Some(tx) => tx, None => return },
-        };
-        if let Err(e) = route(&shared, tx).await {
-            tracing::debug!("incoming request: {e}");
-        }
-    }
-}
-
-async fn route(shared: &Arc<Shared>, mut tx: Transaction) -> Result<(), SipError> {
-    let in_dialog = tx
-        .original
-        .to_header()
-        .ok()
-        .and_then(|to| to.tag().ok().flatten())
-        .is_some();
-    if in_dialog {
-        match shared.dialogs.match_dialog(&tx) {
-            Some(mut dialog) => {
-                tokio::spawn(async move {
-                    if let Err(e) = dialog.handle(&mut tx).await {
-                        tracing::debug!("in-dialog request: {e}");
-                    }
-                });
-            }
-            None => tx.reply(StatusCode::CallTransactionDoesNotExist).await?,
-        }
-        return Ok(());
-    }
-    match tx.original.method {
-        Method::Invite => accept_invite(shared, tx).await,
-        Method::Options => Ok(tx.reply(StatusCode::OK).await?),
-        Method::Bye => Ok(tx.reply(StatusCode::CallTransactionDoesNotExist).await?),
-        _ => Ok(tx.reply(StatusCode::MethodNotAllowed).await?),
-    }
-}
-
-async fn accept_invite(shared: &Arc<Shared>, mut tx: Transaction) -> Result<(), SipError> {
-    let source = source_ip(&tx);
-    let request_user = tx.original.uri.user().map(str::to_owned);
-    let admitted = match source {
-        Some(ip) => shared
-            .trust()
-            .admit(ip, request_user.as_deref())
-            .map_err(|r| r.status()),
-        None => Err(403),
-    };
-    if let Err(status) = admitted {
-        tracing::warn!(?source, "refused INVITE from outside the trunk");
-        return Ok(tx.reply(StatusCode::from(status)).await?);
-    }
-    let from = tx
-        .original
-        .from_header()
-        .ok()
-        .and_then(|f| name_addr::parse(f.value()));
-    let Some(NameAddr {
-        display_name: from_display,
-        uri: from_uri,
-    }) = from
-    else {
-        return Ok(tx.reply(StatusCode::BadRequest).await?);
-    };
-    let dialog = match shared.dialogs.get_or_create_server_invite(
-        &tx,
-        shared.state_tx.clone(),
-        None,
-        Some(shared.contact()?),
-    ) {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::debug!("cannot create dialog: {e}");
-            return Ok(tx.reply(StatusCode::BadRequest).await?);
-        }
-    };
-    let call = CallId(dialog.id().call_id.clone());
-    let offer = String::from_utf8_lossy(&tx.original.body).into_owned();
-    shared.calls().insert(call.clone(), dialog.clone());
-    dialog.ringing(None, None)?;
-    shared.emit(SipEvent::Incoming {
-        call,
-        from_display,
-        from_uri,
-        offer,
-    });
-    let mut dialog = Dialog::Invite(dialog);
-    tokio::spawn(async move {
-        if let Err(e) = dialog.handle(&mut tx).await {
-            tracing::debug!("INVITE transaction: {e}");
-        }
-    });
-    Ok(())
-}
-
-/// The source address of a request, from the `received` the transport stamped on its Via.
-fn source_ip(tx: &Transaction) -> Option<IpAddr> {
-    let via = tx.original.via_header().ok()?;
-    let (_, host) = SipConnection::parse_target_from_via(via).ok()?;
-    let addr: SocketAddr = host.try_into().ok()?;
-    Some(addr.ip())
-}
-
-async fn follow_dialogs(
-    shared: Arc<Shared>,
-    mut states: DialogStateReceiver,
-    cancel: CancellationToken,
-) {
-    loop {
-        let state = tokio::select! {
-            _ = cancel.cancelled() => return,
-            s = states.recv() => match s { Some(s) => s, None => return },
-        };
-        on_dialog_state(&shared, state).await;
-    }
-}
-
-async fn on_dialog_state(shared: &Arc<Shared>, state: DialogState) {
-    match state {
-        DialogState::Early(id, _) => shared.emit(SipEvent::Ringing { call: call_of(&id) }),
-        DialogState::Confirmed(id, _) => shared.emit(SipEvent::Established { call: call_of(&id) }),
-        DialogState::Terminated(id, reason) => {
-            let call = call_of(&id);
-            let reason = shared
-                .local_reason(&call)
-                .unwrap_or_else(|| end_reason(reason));
-            shared.end(&call, reason);
-        }
-        DialogState::Updated(_, _, handle) => {
-            // Re-INVITEs (hold, session refresh) come with the call-control work; until then
-            // refuse them politely so the peer keeps the current session.
-            let _ = handle.reply(StatusCode::NotAcceptableHere).await;
-        }
-        DialogState::Info(_, _, handle) | DialogState::Options(_, _, handle) => {
-            let _ = handle.reply(StatusCode::OK).await;
-        }
-        DialogState::Refer(_, _, handle)
-        | DialogState::Message(_, _, handle)
-        | DialogState::Notify(_, _, handle) => {
-            let _ = handle.reply(StatusCode::NotImplemented).await;
-        }
-        _ => {}
-    }
-}
-
-fn call_of(id: &DialogId) -> CallId {
-    CallId(id.call_id.clone())
-}
-
-fn end_reason(reason: TerminatedReason) -> EndReason {
-    match reason {
-        TerminatedReason::UacCancel => EndReason::Cancelled,
-        TerminatedReason::UacBye | TerminatedReason::UasBye => EndReason::RemoteHangup,
-        TerminatedReason::Timeout => EndReason::Timeout,
-        TerminatedReason::UasDecline => EndReason::Declined,
-        TerminatedReason::UacBusy | TerminatedReason::UasBusy => {
-            EndReason::Rejected { status: 486 }
-        }
-        TerminatedReason::ProxyError(s)
-        | TerminatedReason::UacOther(s)
-        | TerminatedReason::UasOther(s) => EndReason::Rejected { status: s.code() },
-        TerminatedReason::ProxyAuthRequired => EndReason::Rejected { status: 407 },
-    }
 }

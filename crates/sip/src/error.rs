@@ -9,8 +9,19 @@ pub enum SipError {
     NoSuchCall,
     #[error("call is not in a state that allows this")]
     WrongState,
+    #[error("a request of ours is still pending on this call")]
+    Pending,
+    #[error("{0:?} is not a DTMF key (0-9, *, #, A-D)")]
+    NotDtmf(char),
     #[error("socket: {0}")]
     Io(#[from] std::io::Error),
+    /// Boxed: the stack's error is large, and every call-control result carries this type.
     #[error("SIP stack: {0}")]
-    Stack(#[from] rsipstack::Error),
+    Stack(Box<rsipstack::Error>),
+}
+
+impl From<rsipstack::Error> for SipError {
+    fn from(e: rsipstack::Error) -> Self {
+        SipError::Stack(Box::new(e))
+    }
 }

@@ -32,6 +32,8 @@ pub enum EndReason {
     Rejected { status: u16 },
     /// No answer to our requests.
     Timeout,
+    /// We handed the call to someone else (a transfer succeeded).
+    Transferred,
     /// Media could not be set up (no common codec, bad SDP).
     MediaFailed { detail: String },
 }
@@ -68,5 +70,34 @@ pub enum SipEvent {
     Ended {
         call: CallId,
         reason: EndReason,
+    },
+    /// The far end sent a new offer (re-INVITE or UPDATE), or asks for one (a re-INVITE
+    /// without SDP): answer with `SipAgent::answer_reoffer`.
+    Reoffer {
+        call: CallId,
+        offer: Option<String>,
+    },
+    /// Our re-INVITE was accepted with this answer.
+    Renegotiated {
+        call: CallId,
+        answer: String,
+    },
+    /// Our re-INVITE failed; the session is as it was before.
+    RenegotiationFailed {
+        call: CallId,
+        status: Option<u16>,
+        reason: String,
+    },
+    /// The far end sent a DTMF key by SIP INFO.
+    Dtmf {
+        call: CallId,
+        key: char,
+    },
+    /// News of a transfer we asked for: the status of the transferee's call to the target
+    /// (or of our REFER, when it was refused); `done` when nothing more will come.
+    TransferProgress {
+        call: CallId,
+        status: u16,
+        done: bool,
     },
 }

@@ -3,11 +3,16 @@
 //! pass through as opaque text: the media layer reads them, not this crate.
 
 pub mod config;
+mod dialog_events;
 pub mod driver;
+pub mod dtmf_relay;
 pub mod error;
 pub mod event;
+mod incoming;
 pub mod name_addr;
+mod register_loop;
 pub mod registration;
+pub mod sipfrag;
 pub mod trust;
 
 pub use config::{AccountConfig, Password};

@@ -9,6 +9,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Presented in From.
+    pub display_name: Option<String>,
+    /// Answers every incoming call at once (an expert ready to take transfers).
+    pub auto_answer: bool,
+}
+
 pub struct Baresip {
     child: Child,
     ctrl: TcpStream,
@@ -23,7 +31,7 @@ impl Baresip {
     /// Starts baresip registered as `user`/`password` at the trunk on `trunk_port`, sending
     /// `source` (a 48 kHz stereo WAV: baresip's Opus runs two channels).
     pub fn start(dir: &Path, trunk_port: u16, user: &str, password: &str, source: &Path) -> Self {
-        Self::start_named(dir, trunk_port, user, password, None, source)
+        Self::start_with(dir, trunk_port, user, password, source, Options::default())
     }
 
     /// As [`Baresip::start`], presenting `display_name` in From.
@@ -35,6 +43,27 @@ impl Baresip {
         display_name: Option<&str>,
         source: &Path,
     ) -> Self {
+        let options = Options {
+            display_name: display_name.map(str::to_owned),
+            ..Options::default()
+        };
+        Self::start_with(dir, trunk_port, user, password, source, options)
+    }
+
+    pub fn start_with(
+        dir: &Path,
+        trunk_port: u16,
+        user: &str,
+        password: &str,
+        source: &Path,
+        options: Options,
+    ) -> Self {
+        let display_name = options.display_name.as_deref();
+        let answermode = if options.auto_answer {
+            ";answermode=auto"
+        } else {
+            ""
+        };
         let binary = crate::require("baresip", "baresip");
         let sip_port = crate::net::free_port_pair();
         let ctrl_port = crate::net::free_port();
@@ -64,7 +93,7 @@ impl Baresip {
         std::fs::write(dir.join("config"), config).expect("baresip config");
         std::fs::write(
             dir.join("accounts"),
-            format!("{display}<sip:{user}@127.0.0.1:{trunk_port}>;auth_pass={password};regint=120;audio_codecs=opus/48000/2\n"),
+            format!("{display}<sip:{user}@127.0.0.1:{trunk_port}>;auth_pass={password};regint=120;audio_codecs=opus/48000/2{answermode}\n"),
         )
         .expect("baresip accounts");
         let log = std::fs::File::create(dir.join("baresip.log")).expect("log file");
@@ -116,11 +145,27 @@ impl Baresip {
         self.command("accept", "");
     }
 
+    /// Puts the current call on hold (re-INVITE with sendonly).
+    pub fn hold(&mut self) {
+        self.command("hold", "");
+    }
+
+    pub fn resume(&mut self) {
+        self.command("resume", "");
+    }
+
+    /// Sends DTMF keys on the current call (RFC 4733 events).
+    pub fn send_keys(&mut self, keys: &str) {
+        for key in keys.chars() {
+            self.command("sndcode", &key.to_string());
+        }
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("baresip.log")).unwrap_or_default()
     }
 
-    fn command(&mut self, command: &str, params: &str) {
+    pub fn command(&mut self, command: &str, params: &str) {
         let body =
             serde_json::json!({"command": command, "params": params, "token": command}).to_string();
         let frame = format!("{}:{},", body.len(), body);

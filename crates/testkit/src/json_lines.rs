@@ -18,7 +18,10 @@ impl JsonLines {
         std::thread::spawn(move || {
             for line in BufReader::new(stream).lines() {
                 let Ok(line) = line else { break };
-                let value = serde_json::from_str(&line).unwrap_or_else(|_| Value::String(line));
+                let value = match serde_json::from_str(&line) {
+                    Ok(v) => v,
+                    Err(_) => Value::String(line),
+                };
                 if tx.send(value).is_err() {
                     break;
                 }

@@ -152,8 +152,7 @@ fn pick_config(device: &cpal::Device, input: bool) -> Result<SupportedStreamConf
         }
     }
     Err(MediaError::Device(format!(
-        "{} has no 48 kHz mono or stereo 16-bit/float configuration",
-        device.to_string()
+        "{device} has no 48 kHz mono or stereo 16-bit/float configuration"
     )))
 }
 

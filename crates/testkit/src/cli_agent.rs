@@ -1,0 +1,79 @@
+//! `switchboard-cli agent` as a child process: stdin commands in, JSON-line events out.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::json_lines::JsonLines;
+
+pub struct CliAgent {
+    child: Child,
+    stdin: ChildStdin,
+    pub events: JsonLines,
+}
+
+impl CliAgent {
+    /// `binary agent --registrar R --user U --password-env AGENT_PW EXTRA...`, with the
+    /// password in the child's environment only.
+    pub fn register(
+        binary: &Path,
+        registrar: &str,
+        user: &str,
+        password: &str,
+        extra: &[&str],
+    ) -> Self {
+        let mut args = vec![
+            "agent",
+            "--registrar",
+            registrar,
+            "--user",
+            user,
+            "--password-env",
+            "AGENT_PW",
+        ];
+        args.extend_from_slice(extra);
+        Self::start(binary, &args, password)
+    }
+
+    pub fn start(binary: &Path, args: &[&str], password: &str) -> Self {
+        let mut child = Command::new(binary)
+            .args(args)
+            .env("AGENT_PW", password)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start switchboard-cli");
+        let stdin = child.stdin.take().expect("stdin");
+        let events = JsonLines::spawn(child.stdout.take().expect("stdout"));
+        Self {
+            child,
+            stdin,
+            events,
+        }
+    }
+
+    pub fn send(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").expect("write to agent");
+    }
+
+    /// Waits for the next event named `event`, passing over others.
+    pub fn wait(&mut self, event: &str, secs: u64) -> Value {
+        self.events
+            .wait_for("event", event, Duration::from_secs(secs))
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for CliAgent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
