@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "switchboard-cli",
     version,
-    about = "Switchboard's engine without a window. Prints one JSON object per event on stdout; reads commands (answer, hangup, quit) on stdin."
+    about = "Switchboard's engine without a window. Prints one JSON object per event on stdout; reads commands on stdin (answer, hangup, dial URI, hold, resume, dtmf DIGITS, transfer URI, quit)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -46,6 +46,10 @@ pub struct Account {
     /// Local address to bind for SIP (default: the interface facing the registrar, any port).
     #[arg(long)]
     pub bind: Option<SocketAddr>,
+    /// Seconds between keepalives to the trunk while registered; a trunk that stops
+    /// answering them is probed until it is back, then registered to again.
+    #[arg(long, value_name = "SECS", default_value_t = 15)]
+    pub keepalive: u64,
     #[command(flatten)]
     pub audio: Audio,
 }

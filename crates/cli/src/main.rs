@@ -62,6 +62,7 @@ fn engine_config(account: &Account) -> anyhow::Result<EngineConfig> {
     let mut config = AccountConfig::new(account.user.clone());
     config.registrar = Some(registrar);
     config.password = Password::new(password);
+    config.keepalive = std::time::Duration::from_secs(account.keepalive.max(1));
     if let Some(bind) = account.bind {
         config.bind = bind;
     } else {
@@ -157,6 +158,10 @@ fn command(engine: &Engine, line: &str) -> bool {
             "no call to hang up",
         )
         .and_then(|call| engine.hangup(call)),
+        "dial" => match args.first() {
+            Some(target) => engine.dial((*target).to_owned()),
+            None => Err(anyhow_msg("usage: dial URI")),
+        },
         "hold" => with_call(&args, 0, active(&snapshot, false).or_else(|| connected(&snapshot)), "no call to hold")
             .and_then(|call| engine.hold(call)),
         "resume" => with_call(&args, 0, active(&snapshot, true).or_else(|| connected(&snapshot)), "no call to resume")
@@ -172,7 +177,7 @@ fn command(engine: &Engine, line: &str) -> bool {
             None => Err(anyhow_msg("usage: transfer URI")),
         },
         other => Err(anyhow_msg(&format!(
-            "unknown command {other:?} (answer, hangup, hold, resume, dtmf DIGITS, transfer URI, quit)"
+            "unknown command {other:?} (answer, hangup, dial URI, hold, resume, dtmf DIGITS, transfer URI, quit)"
         ))),
     };
     if let Err(e) = result {

@@ -41,6 +41,9 @@ pub struct AccountConfig {
     pub expires: Duration,
     /// How long a REGISTER may go unanswered before we call the registrar unreachable.
     pub register_timeout: Duration,
+    /// How often to check, while registered, that the trunk is still there (OPTIONS). This
+    /// bounds how long a restarted trunk goes unnoticed, and keeps NAT bindings open.
+    pub keepalive: Duration,
     /// Without a registrar, the one source allowed to call us.
     pub trusted_peer: Option<SocketAddr>,
     pub user_agent: String,
@@ -57,6 +60,7 @@ impl AccountConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             expires: Duration::from_secs(600),
             register_timeout: Duration::from_secs(8),
+            keepalive: Duration::from_secs(15),
             trusted_peer: None,
             user_agent: concat!("Switchboard/", env!("CARGO_PKG_VERSION")).into(),
         }

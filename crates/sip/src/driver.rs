@@ -112,6 +112,7 @@ impl SipAgent {
             let registration = Registration::new(endpoint.inner.clone(), Some(shared.credential()));
             tokio::spawn(keep_registered(
                 shared.clone(),
+                endpoint.inner.clone(),
                 registration,
                 registrar,
                 cancel.clone(),
@@ -523,7 +524,7 @@ impl Shared {
         }
     }
 
-    fn aor(&self) -> Result<Uri, SipError> {
+    pub(crate) fn aor(&self) -> Result<Uri, SipError> {
         parse_uri(&format!("sip:{}@{}", self.config.user, self.domain()))
     }
 

@@ -9,10 +9,12 @@ pub mod dtmf_relay;
 pub mod error;
 pub mod event;
 mod incoming;
+mod keepalive;
 pub mod name_addr;
 mod register_loop;
 pub mod registration;
 pub mod sipfrag;
+pub mod trunk_link;
 pub mod trust;
 
 pub use config::{AccountConfig, Password};

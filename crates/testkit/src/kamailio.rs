@@ -33,8 +33,13 @@ const MODULES: &[&str] = &[
 impl Kamailio {
     /// Starts Kamailio with these `(user, password)` accounts.
     pub fn start(dir: &std::path::Path, users: &[(&str, &str)]) -> Self {
+        Self::start_on(dir, crate::net::free_port(), users)
+    }
+
+    /// Starts on a given port: a restart of a trunk that was killed, same address, empty
+    /// memory (registrations are kept in memory only).
+    pub fn start_on(dir: &std::path::Path, port: u16, users: &[(&str, &str)]) -> Self {
         let binary = crate::require("kamailio", "kamailio");
-        let port = crate::net::free_port();
         let cfg_path = dir.join("kamailio.cfg");
         std::fs::write(&cfg_path, config(port, users)).expect("write kamailio.cfg");
         // Its own process group: Kamailio forks workers that outlive a killed main process.
@@ -157,6 +162,7 @@ request_route {{
         exit;
     }}
     if (is_method("CANCEL")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
+    if (is_method("OPTIONS") && uri == myself && $rU == $null) {{ sl_send_reply("200", "Keepalive"); exit; }}
     route(AUTH);
     if (is_method("REGISTER")) {{
         if (!save("location")) {{ sl_reply_error(); }}

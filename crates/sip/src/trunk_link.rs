@@ -1,0 +1,245 @@
+//! Whether the trunk is there, sans-IO: keepalives while registered, probes while it is gone,
+//! REGISTER when it is back. The driver reports what each REGISTER and probe got, with the
+//! current instant and a random draw; the link says what to do next, and when.
+//!
+//! A trunk that restarts forgets our registration (Kamailio keeps it in memory), and nothing
+//! tells us so: the only way to learn is to ask. Keepalives (OPTIONS) every few seconds find a
+//! silent trunk; once lost, cheap probes find it again within the probe cap, and only then is
+//! a REGISTER sent. Refusals (403, 503) are not loss: they back off as the policy says.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use crate::registration::{Outcome, RegistrationPolicy};
+
+/// The first probe after the trunk went silent; later ones double up to [`PROBE_CAP`].
+const FIRST_PROBE: Duration = Duration::from_secs(1);
+/// The longest between probes: a restarted trunk is found this long after it is back, at most.
+const PROBE_CAP: Duration = Duration::from_secs(4);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Register,
+    /// Send a keepalive (OPTIONS) and report with [`TrunkLink::on_probe`].
+    Probe,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeResult {
+    /// Any answer, even a challenge. `seen_as` is our address as the trunk saw it (Via
+    /// `received`/`rport`), when it said.
+    Answered {
+        seen_as: Option<SocketAddr>,
+    },
+    NoAnswer,
+}
+
+/// What changed, for the driver to report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    None,
+    /// The trunk stopped answering while we were registered.
+    Lost,
+    /// Our address as the trunk sees it moved (a NAT rebinding): registering again.
+    Rebound,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Not registered yet, or refused: REGISTER on the policy's schedule.
+    Unregistered,
+    Registered {
+        refresh_at: Instant,
+    },
+    /// The trunk went silent: probe until it answers.
+    Lost {
+        probes: u32,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct TrunkLink {
+    policy: RegistrationPolicy,
+    keepalive: Duration,
+    state: State,
+    next: (Instant, Action),
+    seen_as: Option<SocketAddr>,
+}
+
+impl TrunkLink {
+    /// Registers at once; keeps alive every `keepalive` (jittered) once registered.
+    pub fn new(now: Instant, keepalive: Duration, policy: RegistrationPolicy) -> Self {
+        Self {
+            policy,
+            keepalive: keepalive.max(Duration::from_secs(1)),
+            state: State::Unregistered,
+            next: (now, Action::Register),
+            seen_as: None,
+        }
+    }
+
+    pub fn next(&self) -> (Instant, Action) {
+        self.next
+    }
+
+    pub fn is_registered(&self) -> bool {
+        matches!(self.state, State::Registered { .. })
+    }
+
+    /// `draw` is uniform in [0, 1).
+    pub fn on_register(&mut self, now: Instant, outcome: Outcome, draw: f64) {
+        match outcome {
+            Outcome::Registered { .. } => {
+                let refresh_at = self.policy.next_attempt(now, outcome, draw);
+                self.state = State::Registered { refresh_at };
+                self.next = self.after_keepalive(now, refresh_at, draw);
+            }
+            Outcome::Rejected { .. } => {
+                self.state = State::Unregistered;
+                self.next = (
+                    self.policy.next_attempt(now, outcome, draw),
+                    Action::Register,
+                );
+            }
+            Outcome::NoAnswer => {
+                // Count it, so a trunk that answers probes but never REGISTERs backs off.
+                self.policy.next_attempt(now, outcome, draw);
+                self.lose(now, draw);
+            }
+        }
+    }
+
+    pub fn on_probe(&mut self, now: Instant, result: ProbeResult, draw: f64) -> Change {
+        match (self.state, result) {
+            (State::Registered { refresh_at }, ProbeResult::Answered { seen_as }) => {
+                let moved = matches!((self.seen_as, seen_as), (Some(a), Some(b)) if a != b);
+                if seen_as.is_some() {
+                    self.seen_as = seen_as;
+                }
+                if moved {
+                    self.next = (now, Action::Register);
+                    return Change::Rebound;
+                }
+                self.next = self.after_keepalive(now, refresh_at, draw);
+                Change::None
+            }
+            (State::Registered { .. }, ProbeResult::NoAnswer) => {
+                self.lose(now, draw);
+                Change::Lost
+            }
+            (State::Lost { .. }, ProbeResult::Answered { seen_as }) => {
+                self.seen_as = seen_as.or(self.seen_as);
+                self.next = (now, Action::Register);
+                Change::None
+            }
+            (State::Lost { probes }, ProbeResult::NoAnswer) => {
+                self.state = State::Lost { probes: probes + 1 };
+                self.next = (now + probe_delay(probes + 1, draw), Action::Probe);
+                Change::None
+            }
+            // A probe result with no probe outstanding: nothing to do.
+            (State::Unregistered, _) => Change::None,
+        }
+    }
+
+    fn lose(&mut self, now: Instant, draw: f64) {
+        self.state = State::Lost { probes: 0 };
+        self.next = (now + probe_delay(0, draw), Action::Probe);
+    }
+
+    /// The next keepalive (jittered down by up to a fifth), unless the refresh comes first.
+    fn after_keepalive(&self, now: Instant, refresh_at: Instant, draw: f64) -> (Instant, Action) {
+        let keepalive = now + self.keepalive.mul_f64(1.0 - 0.2 * draw.clamp(0.0, 1.0));
+        if refresh_at <= keepalive {
+            (refresh_at, Action::Register)
+        } else {
+            (keepalive, Action::Probe)
+        }
+    }
+}
+
+/// 1 s, 2 s, 4 s, 4 s... each drawn between three quarters and all of it, so desks that lost
+/// the trunk together do not probe it in step.
+fn probe_delay(probes: u32, draw: f64) -> Duration {
+    let delay = FIRST_PROBE
+        .saturating_mul(1 << probes.min(8))
+        .min(PROBE_CAP);
+    delay.mul_f64(0.75 + 0.25 * draw.clamp(0.0, 1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEEPALIVE: Duration = Duration::from_secs(15);
+
+    fn registered(now: Instant) -> TrunkLink {
+        let mut link = TrunkLink::new(now, KEEPALIVE, RegistrationPolicy::default());
+        assert_eq!(link.next(), (now, Action::Register));
+        let granted = Duration::from_secs(600);
+        link.on_register(now, Outcome::Registered { granted }, 0.0);
+        link
+    }
+
+    #[test]
+    fn registered_link_keeps_alive_until_the_refresh_is_due() {
+        let now = Instant::now();
+        let mut link = registered(now);
+        assert_eq!(link.next(), (now + KEEPALIVE, Action::Probe));
+        let mut t = now;
+        // Keepalives every 15 s until the refresh at 420 s (70 % of 600) comes first.
+        let mut probes = 0;
+        while link.next().1 == Action::Probe {
+            t = link.next().0;
+            link.on_probe(t, ProbeResult::Answered { seen_as: None }, 0.0);
+            probes += 1;
+        }
+        assert_eq!(probes, 27);
+        assert_eq!(
+            link.next(),
+            (now + Duration::from_secs(420), Action::Register)
+        );
+    }
+
+    #[test]
+    fn a_silent_trunk_is_probed_at_most_four_seconds_apart_then_registered_at_once() {
+        let now = Instant::now();
+        let mut link = registered(now);
+        let t = now + KEEPALIVE;
+        assert_eq!(link.on_probe(t, ProbeResult::NoAnswer, 0.999), Change::Lost);
+        assert!(!link.is_registered());
+        let mut gaps = Vec::new();
+        let mut at = t;
+        for _ in 0..5 {
+            let (next, action) = link.next();
+            assert_eq!(action, Action::Probe);
+            gaps.push((next - at).as_millis().div_ceil(100) * 100);
+            at = next;
+            link.on_probe(at, ProbeResult::NoAnswer, 0.999);
+        }
+        assert_eq!(gaps, [1000, 2000, 4000, 4000, 4000]);
+        let back = at + Duration::from_millis(300);
+        link.on_probe(back, ProbeResult::Answered { seen_as: None }, 0.5);
+        assert_eq!(link.next(), (back, Action::Register));
+    }
+
+    #[test]
+    fn a_moved_binding_registers_again_and_refusals_back_off_without_probing() {
+        let now = Instant::now();
+        let mut link = registered(now);
+        let a: SocketAddr = "198.51.100.7:5060".parse().expect("addr");
+        let b: SocketAddr = "198.51.100.7:40123".parse().expect("addr");
+        let t1 = now + KEEPALIVE;
+        let answered = |seen_as| ProbeResult::Answered { seen_as };
+        assert_eq!(link.on_probe(t1, answered(Some(a)), 0.0), Change::None);
+        let t2 = t1 + KEEPALIVE;
+        assert_eq!(link.on_probe(t2, answered(Some(b)), 0.0), Change::Rebound);
+        assert_eq!(link.next(), (t2, Action::Register));
+
+        link.on_register(t2, Outcome::Rejected { status: 503 }, 0.0);
+        let (at, action) = link.next();
+        assert_eq!(action, Action::Register);
+        assert_eq!(at - t2, Duration::from_secs(1));
+        assert_eq!(link.on_probe(at, ProbeResult::NoAnswer, 0.0), Change::None);
+    }
+}
