@@ -186,11 +186,10 @@ mod tests {
         let now = Instant::now();
         let mut link = registered(now);
         assert_eq!(link.next(), (now + KEEPALIVE, Action::Probe));
-        let mut t = now;
         // Keepalives every 15 s until the refresh at 420 s (70 % of 600) comes first.
         let mut probes = 0;
         while link.next().1 == Action::Probe {
-            t = link.next().0;
+            let t = link.next().0;
             link.on_probe(t, ProbeResult::Answered { seen_as: None }, 0.0);
             probes += 1;
         }
