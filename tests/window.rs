@@ -13,8 +13,8 @@ use switchboard_testkit::{audio, output};
 const HOSTILE_NAME: &str = "<img src=x onerror=alert(1)>";
 
 #[test]
+#[allow(clippy::assertions_on_constants)] // the constant is the build configuration
 fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
-    #[allow(clippy::assertions_on_constants)] // the constant is the build configuration
     assert!(
         cfg!(feature = "custom-protocol"),
         "build the app as shipped: cargo test --features custom-protocol (the README's test command does)"
