@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "switchboard-cli",
     version,
-    about = "Switchboard's engine without a window. Prints one JSON object per event on stdout; reads commands on stdin (answer, hangup, dial URI, hold, resume, dtmf DIGITS, transfer URI, quit)."
+    about = "Switchboard's engine without a window. Prints one JSON object per event on stdout; reads commands on stdin (answer, hangup, dial URI, hold, resume, dtmf DIGITS, transfer URI, consult URI, complete, conference, cancel, quit)."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -162,10 +162,20 @@ fn command(engine: &Engine, line: &str) -> bool {
             Some(target) => engine.dial((*target).to_owned()),
             None => Err(anyhow_msg("usage: dial URI")),
         },
-        "hold" => with_call(&args, 0, active(&snapshot, false).or_else(|| connected(&snapshot)), "no call to hold")
-            .and_then(|call| engine.hold(call)),
-        "resume" => with_call(&args, 0, active(&snapshot, true).or_else(|| connected(&snapshot)), "no call to resume")
-            .and_then(|call| engine.resume(call)),
+        "hold" => with_call(
+            &args,
+            0,
+            active(&snapshot, false).or_else(|| connected(&snapshot)),
+            "no call to hold",
+        )
+        .and_then(|call| engine.hold(call)),
+        "resume" => with_call(
+            &args,
+            0,
+            active(&snapshot, true).or_else(|| connected(&snapshot)),
+            "no call to resume",
+        )
+        .and_then(|call| engine.resume(call)),
         "dtmf" => match args.first() {
             Some(keys) => with_call(&args, 1, active(&snapshot, false), "no active call")
                 .and_then(|call| engine.dtmf(call, (*keys).to_owned())),
@@ -176,8 +186,17 @@ fn command(engine: &Engine, line: &str) -> bool {
                 .and_then(|call| engine.transfer(call, (*target).to_owned())),
             None => Err(anyhow_msg("usage: transfer URI")),
         },
+        "consult" => match args.first() {
+            Some(target) => with_call(&args, 1, active(&snapshot, false), "no call to consult for")
+                .and_then(|call| engine.consult(call, (*target).to_owned())),
+            None => Err(anyhow_msg("usage: consult URI")),
+        },
+        "complete" => engine.complete_transfer(),
+        "conference" => engine.conference(),
+        "cancel" => cancel(engine, &snapshot),
         other => Err(anyhow_msg(&format!(
-            "unknown command {other:?} (answer, hangup, dial URI, hold, resume, dtmf DIGITS, transfer URI, quit)"
+            "unknown command {other:?} (answer, hangup, dial URI, hold, resume, dtmf DIGITS, \
+             transfer URI, consult URI, complete, conference, cancel, quit)"
         ))),
     };
     if let Err(e) = result {
@@ -186,6 +205,21 @@ fn command(engine: &Engine, line: &str) -> bool {
         });
     }
     true
+}
+
+/// Cancels the consultation, else the call we are placing.
+fn cancel(engine: &Engine, snapshot: &Snapshot) -> Result<(), switchboard_desk::DeskError> {
+    if snapshot.calls.iter().any(|c| c.consult_for.is_some()) {
+        return engine.cancel_consult();
+    }
+    match snapshot
+        .calls
+        .iter()
+        .find(|c| c.phase == CallPhase::Dialing)
+    {
+        Some(call) => engine.hangup(call.id.clone()),
+        None => Err(anyhow_msg("nothing to cancel")),
+    }
 }
 
 /// The call named at `args[at]`, else the default one.

@@ -17,6 +17,11 @@ const USERS: &[(&str, &str)] = &[
     ("expert", "expert-secret"),
 ];
 
+/// What the phones say: long enough for every test here (baresip hangs up at its end).
+const TALK: &str = "Thank you for waiting. I have your account open now, and I can see the \
+    order from last week. The parcel left our warehouse on Monday and should arrive tomorrow. \
+    Is there anything else I can help you with today?";
+
 struct Lab {
     out: PathBuf,
     kamailio: Kamailio,
@@ -27,20 +32,21 @@ struct Lab {
 impl Lab {
     fn start(name: &str) -> Self {
         let out = switchboard_testkit::output::dir(name);
+        let speech = audio::speech(&out, "talk", TALK, 2);
+        Self::start_playing(out, speech.clone(), speech)
+    }
+
+    /// The agent sends `agent_audio`; the phones send `speech`.
+    fn start_playing(out: PathBuf, agent_audio: PathBuf, speech: PathBuf) -> Self {
         let kamailio = Kamailio::start(&out, USERS);
-        let speech = audio::speech(&out, "talk", "One moment please, I am checking that.", 2);
         let binary = Path::new(env!("CARGO_BIN_EXE_switchboard-cli"));
+        let play = agent_audio.to_str().expect("utf-8 path");
         let mut agent = CliAgent::register(
             binary,
             &kamailio.uri(),
             "agent1",
             "agent-secret",
-            &[
-                "--play",
-                speech.to_str().expect("utf-8 path"),
-                "--record",
-                "/dev/null",
-            ],
+            &["--play", play, "--record", "/dev/null"],
         );
         agent.wait("registered", 10);
         Self {
@@ -194,4 +200,142 @@ fn a_failed_transfer_keeps_the_customer_on_the_line() {
     let ended = lab.agent.wait("ended", 10);
     assert_eq!(ended["reason"]["kind"], "localHangup", "{ended}");
     customer.wait_event("CALL_CLOSED", Duration::from_secs(5));
+}
+
+fn expert_options() -> Options {
+    Options {
+        auto_answer: true,
+        ..Options::default()
+    }
+}
+
+#[test]
+fn consult_then_complete_leaves_the_customer_with_the_expert() {
+    let mut lab = Lab::start("cli_attended_transfer");
+    let mut expert = lab.phone("expert", expert_options());
+    let mut customer = lab.customer_call();
+
+    let target = lab.uri("expert");
+    lab.agent.send(&format!("consult {target}"));
+    let started = lab.agent.wait("consult_started", 5);
+    let consult = str_of(&started, "consult").to_owned();
+    lab.agent.wait("held", 10);
+    let answered = lab.agent.wait("answered", 10);
+    assert_eq!(str_of(&answered, "call"), consult, "{answered}");
+    expert.wait_event("CALL_ESTABLISHED", Duration::from_secs(5));
+
+    lab.agent.send("complete");
+    let done = lab.agent.wait("transferred", 15);
+    assert_eq!(str_of(&done, "target"), target, "{done}");
+    // Both of the agent's legs end as handed over.
+    for _ in 0..2 {
+        let ended = lab.agent.wait("ended", 10);
+        assert_eq!(ended["reason"]["kind"], "transferred", "{ended}");
+    }
+    // The customer's new call reached the expert.
+    let customer_side = customer.wait_event("CALL_ESTABLISHED", Duration::from_secs(10));
+    assert!(
+        str_of(&customer_side, "peeruri").contains("expert"),
+        "{customer_side}"
+    );
+    let expert_side = expert.wait_event("CALL_ESTABLISHED", Duration::from_secs(10));
+    assert!(
+        str_of(&expert_side, "peeruri").contains("customer"),
+        "{expert_side}"
+    );
+}
+
+#[test]
+fn a_consult_not_taken_or_cancelled_returns_to_the_customer() {
+    let mut lab = Lab::start("cli_consult_cancel");
+    let mut expert = lab.phone("expert", Options::default());
+    let mut customer = lab.customer_call();
+
+    // Nobody answers as "nobody": the trunk refuses, and the agent is back with the customer.
+    lab.agent.send(&format!("consult {}", lab.uri("nobody")));
+    let ended = lab.agent.wait("consult_ended", 10);
+    assert!(!str_of(&ended, "consult").is_empty(), "{ended}");
+    lab.agent.wait("resumed", 10);
+
+    // The expert's phone rings; the agent gives up on it.
+    lab.agent.send(&format!("consult {}", lab.uri("expert")));
+    lab.agent.wait("ringing", 10);
+    expert.wait_event("CALL_INCOMING", Duration::from_secs(5));
+    lab.agent.send("cancel");
+    lab.agent.wait("consult_ended", 10);
+    lab.agent.wait("resumed", 10);
+    expert.wait_event("CALL_CLOSED", Duration::from_secs(5));
+
+    // The customer never left: the call is still up for an ordinary hang-up.
+    lab.agent.send("hangup");
+    let ended = lab.agent.wait("ended", 10);
+    assert_eq!(ended["reason"]["kind"], "localHangup", "{ended}");
+    customer.wait_event("CALL_CLOSED", Duration::from_secs(5));
+}
+
+/// The customer here is a second `switchboard-cli` (registered as "customer", recording what
+/// it hears): baresip 1.0 stops writing its received audio after a re-INVITE, and the
+/// customer is put on hold during the consultation. The expert is baresip.
+#[test]
+fn conference_lets_the_customer_and_the_expert_hear_each_other() {
+    let out = switchboard_testkit::output::dir("cli_conference");
+    // The agent says nothing, so whatever a phone hears comes from the other phone, mixed in
+    // by the agent's media layer.
+    let quiet = audio::room_tone(&out, "agent-quiet", 30, 1);
+    let speech = audio::speech(&out, "talk", TALK, 2);
+    let mut lab = Lab::start_playing(out.clone(), quiet, speech.clone());
+    let mut expert = lab.phone("expert", expert_options());
+    let customer_heard = out.join("customer-heard.wav");
+    let mut customer = CliAgent::register(
+        Path::new(env!("CARGO_BIN_EXE_switchboard-cli")),
+        &lab.kamailio.uri(),
+        "customer",
+        "customer-secret",
+        &[
+            "--play",
+            speech.to_str().expect("utf-8 path"),
+            "--record",
+            customer_heard.to_str().expect("utf-8 path"),
+        ],
+    );
+    customer.wait("registered", 10);
+    customer.send(&format!("dial {}", lab.uri("agent1")));
+    lab.agent.wait("incoming", 10);
+    lab.agent.send("answer");
+    customer.wait("answered", 10);
+
+    lab.agent.send(&format!("consult {}", lab.uri("expert")));
+    customer.wait("remote_hold", 10);
+    lab.agent.wait("answered", 10);
+    expert.wait_event("CALL_ESTABLISHED", Duration::from_secs(5));
+    lab.agent.send("conference");
+    lab.agent.wait("conference_started", 5);
+    customer.wait("remote_resume", 10);
+    std::thread::sleep(Duration::from_secs(4));
+    lab.agent.send("quit");
+    customer.wait("ended", 10);
+    customer.send("quit");
+    expert.wait_event("CALL_CLOSED", Duration::from_secs(10));
+    expert.quit();
+    drop(customer);
+
+    let (said, said_rate) = audio::read_mono(&speech);
+    let expert_heard = expert.heard_files();
+    let heard = [
+        ("customer", customer_heard),
+        (
+            "expert",
+            expert_heard.last().expect("expert recorded").clone(),
+        ),
+    ];
+    for (who, file) in heard {
+        let (heard, rate) = audio::read_mono(&file);
+        let active = audio::active_windows(&heard, rate, 500.0);
+        let r = audio::envelope_correlation(&said, said_rate, &heard, rate, 2000);
+        eprintln!("{who} heard {active} active 20 ms windows from the other phone, r = {r:.2}");
+        assert!(
+            active > 60,
+            "{who} heard the other phone too little: {active} windows"
+        );
+    }
 }

@@ -26,6 +26,11 @@ pub struct Call {
     pub sdp: Option<LocalSdp>,
     pub media: Option<MediaSession>,
     pub hold_change: Option<HoldChange>,
+    /// Resume as soon as the hold in flight completes (the consultation ended meanwhile).
+    pub resume_after_hold: bool,
+    /// An attended transfer whose transferee may not know Replaces: on failure, try once
+    /// more as a blind transfer to this target.
+    pub blind_fallback: Option<String>,
     /// Where a blind transfer we asked for sends the call, until it ends.
     pub transfer_to: Option<String>,
     /// The transfer succeeded: the call's end is its hand-over, not a hang-up.
@@ -76,6 +81,8 @@ impl Call {
             sdp: None,
             media: None,
             hold_change: None,
+            resume_after_hold: false,
+            blind_fallback: None,
             transfer_to: None,
             transferred: false,
         }

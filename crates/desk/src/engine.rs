@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::call::Call;
 use crate::error::DeskError;
+use crate::escalation::Consult;
 use crate::event::EngineEvent;
 use crate::practice::PracticeLine;
 use crate::snapshot::{CallDirection, CallPhase, RegistrationView, Snapshot};
@@ -37,6 +38,12 @@ pub(crate) enum Command {
     Resume(CallId),
     Dtmf(CallId, String),
     Transfer(CallId, String),
+    Consult(CallId, String),
+    Complete,
+    CancelConsult,
+    Conference,
+    /// Ends a consult leg left over after an attended transfer, if the expert has not.
+    DropConsultLeg(CallId),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -84,6 +91,8 @@ impl Engine {
         }
         let (media_tx, media_rx) = mpsc::unbounded_channel();
         let task = EngineTask {
+            commands: commands.clone(),
+            consult: None,
             agent,
             config,
             calls: BTreeMap::new(),
@@ -136,6 +145,26 @@ impl Engine {
         self.send(Command::Transfer(call, target))
     }
 
+    /// Puts `call` on hold and calls `target` to consult them.
+    pub fn consult(&self, call: CallId, target: String) -> Result<(), DeskError> {
+        self.send(Command::Consult(call, target))
+    }
+
+    /// Attended transfer: hands the held caller to the consulted party (REFER with Replaces).
+    pub fn complete_transfer(&self) -> Result<(), DeskError> {
+        self.send(Command::Complete)
+    }
+
+    /// Ends the consult call (ringing or answered) and takes the caller off hold.
+    pub fn cancel_consult(&self) -> Result<(), DeskError> {
+        self.send(Command::CancelConsult)
+    }
+
+    /// Joins the caller and the consulted party with the agent in a three-way call.
+    pub fn conference(&self) -> Result<(), DeskError> {
+        self.send(Command::Conference)
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         self.snapshot.borrow().clone()
     }
@@ -159,6 +188,10 @@ impl Engine {
 }
 
 pub(crate) struct EngineTask {
+    /// Our own command queue, for work scheduled for later.
+    pub(crate) commands: mpsc::UnboundedSender<Command>,
+    /// The consultation in progress (customer held, expert called), if any.
+    pub(crate) consult: Option<Consult>,
     pub(crate) agent: SipAgent,
     config: EngineConfig,
     pub(crate) calls: BTreeMap<CallId, Call>,
@@ -290,10 +323,11 @@ impl EngineTask {
                 };
                 let stats = ended.media.map(MediaSession::stop).unwrap_or_default();
                 self.emit(EngineEvent::Ended {
-                    call,
+                    call: call.clone(),
                     reason,
                     stats,
                 });
+                self.on_call_gone(&call);
             }
             SipEvent::Reoffer { call, offer } => self.on_reoffer(&call, offer.as_deref()),
             SipEvent::Renegotiated { call, answer } => self.on_renegotiated(&call, &answer),
@@ -328,11 +362,21 @@ impl EngineTask {
                 Ok(())
             }
             Command::Hangup(call) => self.agent.hangup(&call).map_err(DeskError::from),
-            Command::Dial(target) => self.dial(&target),
+            Command::Dial(target) => self.dial(&target).map(|_| ()),
             Command::Hold(call) => self.hold(&call, true),
             Command::Resume(call) => self.hold(&call, false),
             Command::Dtmf(call, keys) => self.send_dtmf(&call, &keys),
             Command::Transfer(call, target) => self.transfer(&call, target),
+            Command::Consult(call, target) => self.consult(&call, target),
+            Command::Complete => self.complete(),
+            Command::CancelConsult => self.cancel_consult(),
+            Command::Conference => self.conference(),
+            Command::DropConsultLeg(call) => {
+                if self.calls.contains_key(&call) {
+                    let _ = self.agent.hangup(&call);
+                }
+                Ok(())
+            }
             Command::Shutdown(_) => Ok(()),
         };
         if let Err(e) = result {
@@ -380,16 +424,16 @@ impl EngineTask {
         }
     }
 
-    fn dial(&mut self, target: &str) -> Result<(), DeskError> {
+    pub(crate) fn dial(&mut self, target: &str) -> Result<CallId, DeskError> {
         let socket = bind_rtp(self.agent.local_addr())?;
         let mut sdp = LocalSdp::new(socket.local_addr()?);
         let offer = sdp.offer(Direction::SendRecv);
         let id = self.agent.call(target, &offer)?;
         self.calls.insert(
             id.clone(),
-            Call::outbound(id, target.to_owned(), socket, sdp),
+            Call::outbound(id.clone(), target.to_owned(), socket, sdp),
         );
-        Ok(())
+        Ok(id)
     }
 
     /// Passes what a call's media thread reports back into the engine's loop.

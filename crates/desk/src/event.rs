@@ -92,6 +92,23 @@ pub enum EngineEvent {
         call: CallId,
         status: u16,
     },
+    /// The caller is on hold and the consult call to `target` is being placed.
+    ConsultStarted {
+        call: CallId,
+        consult: CallId,
+        target: String,
+    },
+    /// The consultation is over without a transfer (cancelled, or the expert did not take
+    /// it); the caller is being taken off hold.
+    ConsultEnded {
+        call: CallId,
+        consult: CallId,
+    },
+    /// The caller and the consulted party are joined with the agent.
+    ConferenceStarted {
+        call: CallId,
+        consult: CallId,
+    },
     /// A command from the UI or stdin could not be carried out.
     Error {
         message: String,

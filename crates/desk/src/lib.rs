@@ -4,6 +4,7 @@
 pub mod call;
 pub mod engine;
 pub mod error;
+mod escalation;
 pub mod event;
 mod mid_call;
 pub mod practice;

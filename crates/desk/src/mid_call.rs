@@ -81,12 +81,18 @@ impl EngineTask {
                     media.hold(call.view.held);
                     media.renegotiate(negotiated);
                 }
+                let resume = std::mem::take(&mut call.resume_after_hold);
                 let call = id.clone();
                 self.emit(if change == HoldChange::Hold {
                     EngineEvent::Held { call }
                 } else {
                     EngineEvent::Resumed { call }
                 });
+                if resume && change == HoldChange::Hold {
+                    if let Err(e) = self.hold(id, false) {
+                        tracing::warn!(call = %id, "cannot take the call back off hold: {e}");
+                    }
+                }
             }
             Some(Err(e)) => {
                 // The far end accepted but its SDP is unusable: keep the media as it was.
@@ -129,6 +135,7 @@ impl EngineTask {
         let Some(change) = call.hold_change.take() else {
             return false;
         };
+        call.resume_after_hold = false;
         if change == HoldChange::Hold {
             if let Some(media) = &call.media {
                 media.hold(false);
@@ -251,8 +258,18 @@ impl EngineTask {
                 call: id.clone(),
                 target,
             });
+            self.after_transfer(id);
             // The transferee may have hung up already; then this finds no call, which is fine.
             let _ = self.agent.hangup(id);
+        } else if let Some(target) = self.calls.get_mut(id).and_then(|c| c.blind_fallback.take()) {
+            // Some phones (baresip 1.0 among them) cannot follow a Refer-To carrying
+            // Replaces; the expert can still take the caller as a new call.
+            tracing::info!(call = %id, status, "attended transfer refused; trying it blind");
+            if let Err(e) = self.transfer(id, target) {
+                self.emit(EngineEvent::Error {
+                    message: format!("transfer: {e}"),
+                });
+            }
         } else {
             self.emit(EngineEvent::TransferFailed {
                 call: id.clone(),

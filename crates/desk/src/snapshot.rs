@@ -61,8 +61,12 @@ pub struct CallView {
     pub held: bool,
     /// The other party has put us on hold.
     pub remote_held: bool,
-    /// A blind transfer in progress: where to, and the last status reported.
+    /// A transfer in progress: where to, and the last status reported.
     pub transfer: Option<TransferView>,
+    /// On a consult call: the caller's call it consults for.
+    pub consult_for: Option<CallId>,
+    /// Joined with the other call in a three-way conference.
+    pub conference: bool,
 }
 
 impl CallView {
@@ -83,6 +87,8 @@ impl CallView {
             held: false,
             remote_held: false,
             transfer: None,
+            consult_for: None,
+            conference: false,
         }
     }
 }

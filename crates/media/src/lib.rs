@@ -2,6 +2,7 @@
 //! statistics. It knows nothing of SIP: the desk hands it a negotiated [`sdp::Negotiated`].
 
 pub mod audio;
+pub mod bridge;
 pub mod codec;
 pub mod dtmf;
 pub mod error;

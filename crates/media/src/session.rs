@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::audio::device::{Capture, Playback};
 use crate::audio::file::{WavSink, WavSource};
+use crate::bridge::{self, BridgeEnd};
 use crate::codec::opus::{OpusDecoder, OpusEncoder, MAX_PACKET};
 use crate::dtmf::{self, DtmfSender};
 use crate::error::MediaError;
@@ -79,6 +80,8 @@ enum Control {
     Hold(bool),
     /// RFC 4733 event codes to send.
     Dtmf(Vec<u8>),
+    /// Join (or leave, with `None`) a local three-way conference with another call.
+    Bridge(Option<BridgeEnd>),
 }
 
 /// A running call's media. Dropping it stops the thread too; `stop` also returns the statistics.
@@ -113,6 +116,7 @@ impl MediaSession {
             control: control_rx,
             listener: config.listener,
             dtmf: DtmfSender::new(8000),
+            bridge: None,
             last_event: None,
             source,
             sink,
@@ -162,6 +166,18 @@ impl MediaSession {
         }
         self.send(Control::Dtmf(codes));
         Ok(())
+    }
+
+    /// Mixes two calls into a three-way conference with the agent (see [`crate::bridge`]).
+    pub fn bridge(a: &MediaSession, b: &MediaSession) {
+        let (end_a, end_b) = bridge::pair();
+        a.send(Control::Bridge(Some(end_a)));
+        b.send(Control::Bridge(Some(end_b)));
+    }
+
+    /// Leaves a conference; the other call notices on its own.
+    pub fn unbridge(&self) {
+        self.send(Control::Bridge(None));
     }
 
     fn send(&self, control: Control) {
@@ -291,6 +307,7 @@ struct Pump {
     control: Receiver<Control>,
     listener: Option<MediaListener>,
     dtmf: DtmfSender,
+    bridge: Option<BridgeEnd>,
     /// Timestamp of the last telephone-event reported, so repeats are reported once.
     last_event: Option<u32>,
     source: Source,
@@ -337,6 +354,7 @@ impl Pump {
                 }
                 Control::Hold(held) => self.held = held,
                 Control::Dtmf(codes) => self.dtmf.push(&codes),
+                Control::Bridge(end) => self.bridge = end,
             }
         }
     }
@@ -349,6 +367,11 @@ impl Pump {
         // The source is read even when nothing is sent, so a microphone does not pile up
         // stale audio and a prompt keeps its place in time.
         self.source.read(frame);
+        if let Some(bridge) = &self.bridge {
+            if !bridge.mix_into(frame) {
+                self.bridge = None;
+            }
+        }
         if !self.sending() {
             self.sender.skip(FRAME_SAMPLES as u32);
             return;
@@ -471,6 +494,11 @@ impl Pump {
         }
         if self.held || !self.direction.receives() {
             frame.fill(0);
+        }
+        if let Some(bridge) = &self.bridge {
+            if !bridge.forward(frame) {
+                self.bridge = None;
+            }
         }
         self.sink.write(frame);
     }

@@ -29,6 +29,7 @@ use crate::error::SipError;
 use crate::event::{CallId, EndReason, SipEvent};
 use crate::incoming::serve_incoming;
 use crate::register_loop::keep_registered;
+use crate::replaces::Replaces;
 use crate::trust::TrustPolicy;
 
 const SDP: &str = "application/sdp";
@@ -342,15 +343,35 @@ impl SipAgent {
     /// Blind transfer: asks the far end to call `target` instead (REFER, RFC 3515). Progress
     /// arrives as `TransferProgress` events; the call stays up until the layer above ends it.
     pub fn transfer(&self, call: &CallId, target: &str) -> Result<(), SipError> {
-        let dialog = self.shared.established(call)?;
         let target = self.shared.target_uri(target)?;
+        self.refer(call, format!("<{target}>"))
+    }
+
+    /// Attended transfer (RFC 5589 §7): asks the far end of `call` to call the party of our
+    /// `consult` call, replacing our dialog with them. Progress as for [`SipAgent::transfer`].
+    pub fn transfer_attended(&self, call: &CallId, consult: &CallId) -> Result<(), SipError> {
+        let other = self.shared.established(consult)?;
+        let id = other.id();
+        let replaces = Replaces {
+            call_id: id.call_id.clone(),
+            to_tag: id.remote_tag.clone(),
+            from_tag: id.local_tag.clone(),
+        };
+        self.refer(
+            call,
+            replaces.refer_to(&other.initial_request().uri.to_string()),
+        )
+    }
+
+    fn refer(&self, call: &CallId, refer_to: String) -> Result<(), SipError> {
+        let dialog = self.shared.established(call)?;
         let referred_by = format!("<{}>", self.shared.aor()?);
         let shared = self.shared.clone();
         let id = call.clone();
         tokio::spawn(async move {
             wait_for_ack(&dialog).await;
             let request = dialog.refer(
-                format!("<{target}>"),
+                refer_to,
                 Some(vec![Header::ReferredBy(referred_by.into())]),
                 None,
             );

@@ -13,6 +13,7 @@ mod keepalive;
 pub mod name_addr;
 mod register_loop;
 pub mod registration;
+pub mod replaces;
 pub mod sipfrag;
 pub mod trunk_link;
 pub mod trust;

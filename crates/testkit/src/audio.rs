@@ -24,6 +24,21 @@ pub fn speech(dir: &Path, name: &str, text: &str, channels: u16) -> PathBuf {
     out
 }
 
+/// `secs` seconds of a quiet room (white noise some 60 dB below full scale, far under what
+/// [`active_windows`] counts as sound) as a 48 kHz WAV with `channels` channels. Not digital
+/// zero: baresip 1.0 never starts its receive path on a stream of pure silence.
+pub fn room_tone(dir: &Path, name: &str, secs: u32, channels: u16) -> PathBuf {
+    crate::require("sox", "sox");
+    let out = dir.join(format!("{name}.wav"));
+    let ok = Command::new("sox")
+        .args(["-n", "-r", "48000", "-b", "16", "-c", &channels.to_string()])
+        .arg(&out)
+        .args(["synth", &secs.to_string(), "whitenoise", "vol", "0.001"])
+        .status();
+    assert!(ok.is_ok_and(|s| s.success()), "sox failed");
+    out
+}
+
 /// Mono samples of a WAV file (first channel).
 pub fn read_mono(path: &Path) -> (Vec<i16>, u32) {
     let mut reader =

@@ -161,6 +161,19 @@ impl Baresip {
         }
     }
 
+    /// Quits baresip and waits for it (up to 5 s), so that its recordings are complete:
+    /// killed, libsndfile loses what it buffered.
+    pub fn quit(&mut self) {
+        self.command("quit", "");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("baresip.log")).unwrap_or_default()
     }

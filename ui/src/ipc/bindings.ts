@@ -26,7 +26,7 @@ framesConcealed: number,
  */
 packetsLate: number, };
 
-export type EngineEvent = { "event": "ready", local: string, practice: boolean, } | { "event": "registered", expires: number, } | { "event": "registration_failed", status: number | null, reason: string, retryIn: number, } | { "event": "incoming", call: CallId, caller: string, displayName: string | null, } | { "event": "ringing", call: CallId, } | { "event": "answered", call: CallId, } | { "event": "ended", call: CallId, reason: EndReason, stats: MediaStats, } | { "event": "held", call: CallId, } | { "event": "resumed", call: CallId, } | { "event": "hold_failed", call: CallId, status: number | null, reason: string, } | { "event": "remote_hold", call: CallId, } | { "event": "remote_resume", call: CallId, } | { "event": "dtmf_sent", call: CallId, keys: string, via: string, } | { "event": "dtmf_received", call: CallId, key: string, } | { "event": "transfer_progress", call: CallId, status: number, } | { "event": "transferred", call: CallId, target: string, } | { "event": "transfer_failed", call: CallId, status: number, } | { "event": "error", message: string, };
+export type EngineEvent = { "event": "ready", local: string, practice: boolean, } | { "event": "registered", expires: number, } | { "event": "registration_failed", status: number | null, reason: string, retryIn: number, } | { "event": "incoming", call: CallId, caller: string, displayName: string | null, } | { "event": "ringing", call: CallId, } | { "event": "answered", call: CallId, } | { "event": "ended", call: CallId, reason: EndReason, stats: MediaStats, } | { "event": "held", call: CallId, } | { "event": "resumed", call: CallId, } | { "event": "hold_failed", call: CallId, status: number | null, reason: string, } | { "event": "remote_hold", call: CallId, } | { "event": "remote_resume", call: CallId, } | { "event": "dtmf_sent", call: CallId, keys: string, via: string, } | { "event": "dtmf_received", call: CallId, key: string, } | { "event": "transfer_progress", call: CallId, status: number, } | { "event": "transferred", call: CallId, target: string, } | { "event": "transfer_failed", call: CallId, status: number, } | { "event": "consult_started", call: CallId, consult: CallId, target: string, } | { "event": "consult_ended", call: CallId, consult: CallId, } | { "event": "conference_started", call: CallId, consult: CallId, } | { "event": "error", message: string, };
 
 export type RegistrationView = { "state": "connecting" } | { "state": "registered", expires: number, } | { "state": "failed", status: number | null, reason: string, retryIn: number, } | { "state": "practice" };
 
@@ -56,8 +56,16 @@ held: boolean,
  */
 remoteHeld: boolean, 
 /**
- * A blind transfer in progress: where to, and the last status reported.
+ * A transfer in progress: where to, and the last status reported.
  */
-transfer: TransferView | null, };
+transfer: TransferView | null, 
+/**
+ * On a consult call: the caller's call it consults for.
+ */
+consultFor: CallId | null, 
+/**
+ * Joined with the other call in a three-way conference.
+ */
+conference: boolean, };
 
 export type Snapshot = { registration: RegistrationView, account: string, calls: Array<CallView>, };
