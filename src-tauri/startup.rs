@@ -41,6 +41,7 @@ pub async fn start_engine() -> anyhow::Result<(Engine, UnboundedReceiver<EngineE
         input: AudioInput::Device,
         output: AudioOutput::Device,
         auto_answer: false,
+        call_waiting: settings.agent.call_waiting,
         practice,
     };
     Ok(Engine::start(config).await?)

@@ -59,6 +59,9 @@ pub struct Audio {
     /// Answer incoming calls at once.
     #[arg(long)]
     pub auto_answer: bool,
+    /// Refuse a call that arrives during another with 486 Busy Here, instead of letting it ring.
+    #[arg(long)]
+    pub no_call_waiting: bool,
     /// Send this WAV file instead of the microphone (repeated).
     #[arg(long, value_name = "FILE.wav")]
     pub play: Option<PathBuf>,

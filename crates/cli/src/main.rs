@@ -38,6 +38,7 @@ async fn main() -> anyhow::Result<()> {
                     input: input(&audio),
                     output: output(&audio),
                     auto_answer: audio.auto_answer,
+                    call_waiting: !audio.no_call_waiting,
                     practice: true,
                 },
                 None,
@@ -73,6 +74,7 @@ fn engine_config(account: &Account) -> anyhow::Result<EngineConfig> {
         input: input(&account.audio),
         output: output(&account.audio),
         auto_answer: account.audio.auto_answer,
+        call_waiting: !account.audio.no_call_waiting,
         practice: false,
     })
 }

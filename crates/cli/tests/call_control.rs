@@ -15,6 +15,7 @@ const USERS: &[(&str, &str)] = &[
     ("agent1", "agent-secret"),
     ("customer", "customer-secret"),
     ("expert", "expert-secret"),
+    ("caller2", "caller2-secret"),
 ];
 
 /// What the phones say: long enough for every test here (baresip hangs up at its end).
@@ -38,6 +39,10 @@ impl Lab {
 
     /// The agent sends `agent_audio`; the phones send `speech`.
     fn start_playing(out: PathBuf, agent_audio: PathBuf, speech: PathBuf) -> Self {
+        Self::start_with(out, agent_audio, speech, &[])
+    }
+
+    fn start_with(out: PathBuf, agent_audio: PathBuf, speech: PathBuf, extra: &[&str]) -> Self {
         let kamailio = Kamailio::start(&out, USERS);
         let binary = Path::new(env!("CARGO_BIN_EXE_switchboard-cli"));
         let play = agent_audio.to_str().expect("utf-8 path");
@@ -46,7 +51,7 @@ impl Lab {
             &kamailio.uri(),
             "agent1",
             "agent-secret",
-            &["--play", play, "--record", "/dev/null"],
+            &[&["--play", play, "--record", "/dev/null"], extra].concat(),
         );
         agent.wait("registered", 10);
         Self {
@@ -338,4 +343,56 @@ fn conference_lets_the_customer_and_the_expert_hear_each_other() {
             "{who} heard the other phone too little: {active} windows"
         );
     }
+}
+
+#[test]
+fn a_second_call_rings_and_answering_it_holds_the_first() {
+    let mut lab = Lab::start("cli_call_waiting");
+    let mut customer = lab.customer_call();
+    let first = lab
+        .agent
+        .events
+        .seen
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "answered")
+        .cloned();
+    let first = first.expect("first call answered")["call"].clone();
+
+    let mut caller2 = lab.phone("caller2", Options::default());
+    caller2.dial(&lab.uri("agent1"));
+    let waiting = lab.agent.wait("incoming", 10);
+    assert!(str_of(&waiting, "caller").contains("caller2"), "{waiting}");
+    caller2.wait_event("CALL_RINGING", Duration::from_secs(5));
+
+    lab.agent
+        .send(&format!("answer {}", str_of(&waiting, "call")));
+    let held = lab.agent.wait("held", 10);
+    assert_eq!(held["call"], first, "the first call is put on hold: {held}");
+    caller2.wait_event("CALL_ESTABLISHED", Duration::from_secs(10));
+    customer.hangup();
+    caller2.hangup();
+}
+
+#[test]
+fn with_call_waiting_off_a_second_call_is_refused_busy() {
+    let out = switchboard_testkit::output::dir("cli_busy");
+    let speech = audio::speech(&out, "talk", TALK, 2);
+    let mut lab = Lab::start_with(out, speech.clone(), speech, &["--no-call-waiting"]);
+    let _customer = lab.customer_call();
+
+    let mut caller2 = lab.phone("caller2", Options::default());
+    caller2.dial(&lab.uri("agent1"));
+    let refused = lab.agent.wait("refused_busy", 10);
+    assert!(str_of(&refused, "caller").contains("caller2"), "{refused}");
+    let closed = caller2.wait_event("CALL_CLOSED", Duration::from_secs(10));
+    assert!(str_of(&closed, "param").contains("486"), "{closed}");
+    let incomings = lab
+        .agent
+        .events
+        .seen
+        .iter()
+        .filter(|e| e["event"] == "incoming")
+        .count();
+    assert_eq!(incomings, 1, "the second call must not ring");
 }

@@ -26,6 +26,9 @@ pub struct EngineConfig {
     pub output: AudioOutput,
     /// Answer every incoming call at once (headless agents, tests).
     pub auto_answer: bool,
+    /// A call arriving while the agent is on a call rings (call waiting); when off, it is
+    /// refused with 486 Busy Here and the agent is told.
+    pub call_waiting: bool,
     /// Run the practice line: no trunk, a simulated customer calls over loopback SIP.
     pub practice: bool,
 }
@@ -286,6 +289,14 @@ impl EngineTask {
                 offer,
             } => {
                 tracing::info!(%call, "incoming call");
+                if !self.config.call_waiting && !self.calls.is_empty() {
+                    let _ = self.agent.reject(&call, 486);
+                    self.emit(EngineEvent::RefusedBusy {
+                        caller: from_uri,
+                        display_name: from_display,
+                    });
+                    return;
+                }
                 self.emit(EngineEvent::Incoming {
                     call: call.clone(),
                     caller: from_uri.clone(),
@@ -399,6 +410,26 @@ impl EngineTask {
         if call.view.phase != CallPhase::Ringing {
             return;
         }
+        // Answering a waiting call puts the one the agent is talking on on hold first.
+        let talking: Vec<CallId> = self
+            .calls
+            .values()
+            .filter(|c| {
+                &c.view.id != id
+                    && c.view.phase == CallPhase::Connected
+                    && !c.view.held
+                    && c.hold_change.is_none()
+            })
+            .map(|c| c.view.id.clone())
+            .collect();
+        for other in talking {
+            if let Err(e) = self.hold(&other, true) {
+                tracing::warn!(call = %other, "cannot hold before answering another call: {e}");
+            }
+        }
+        let Some(call) = self.calls.get_mut(id) else {
+            return;
+        };
         let offer = call.offer.take().unwrap_or_default();
         let started = start_answer(&offer, self.agent.local_addr(), &self.config, listener);
         match started {

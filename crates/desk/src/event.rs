@@ -31,6 +31,12 @@ pub enum EngineEvent {
         caller: String,
         display_name: Option<String>,
     },
+    /// A call arrived while the agent was busy and call waiting is off: refused with 486.
+    #[serde(rename_all = "camelCase")]
+    RefusedBusy {
+        caller: String,
+        display_name: Option<String>,
+    },
     /// An outgoing call is alerting at the far end.
     Ringing {
         call: CallId,

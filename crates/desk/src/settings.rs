@@ -18,6 +18,22 @@ pub struct SettingsError {
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     pub trunk: Option<TrunkSettings>,
+    #[serde(default)]
+    pub agent: AgentSettings,
+}
+
+/// How the agent's line behaves.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentSettings {
+    /// A second call rings while on a call (true), or is refused busy (false).
+    pub call_waiting: bool,
+}
+
+impl Default for AgentSettings {
+    fn default() -> Self {
+        Self { call_waiting: true }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -121,6 +137,17 @@ mod tests {
         );
         assert!(registrar_addr("127.0.0.1:5060").is_err());
         assert!(registrar_addr("sip:").is_err());
+    }
+
+    #[test]
+    fn call_waiting_is_on_unless_the_agent_section_turns_it_off() {
+        let parse = |text: &str| toml::from_str::<Settings>(text);
+        assert!(Settings::default().agent.call_waiting);
+        assert!(parse("[agent]\n").expect("empty section").agent.call_waiting);
+        let off = parse("[agent]\ncall_waiting = false\n").expect("parses");
+        assert!(!off.agent.call_waiting);
+        let typo = parse("[agent]\ncall_wating = false\n").expect_err("unknown key");
+        assert!(typo.to_string().contains("call_wating"), "{typo}");
     }
 
     #[test]

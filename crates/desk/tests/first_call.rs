@@ -53,6 +53,7 @@ async fn engine_registers_answers_and_reports_the_call() {
         },
         output: AudioOutput::File(recording.clone()),
         auto_answer: false,
+        call_waiting: true,
         practice: false,
     })
     .await
@@ -135,6 +136,7 @@ async fn unreachable_registrar_is_reported_clearly_and_probed_until_it_answers()
         input: AudioInput::Silence,
         output: AudioOutput::Discard,
         auto_answer: false,
+        call_waiting: true,
         practice: false,
     })
     .await
@@ -189,6 +191,7 @@ async fn practice_line_calls_the_agent_with_recorded_speech() {
         input: AudioInput::Silence,
         output: AudioOutput::File(recording.clone()),
         auto_answer: false,
+        call_waiting: true,
         practice: true,
     })
     .await
