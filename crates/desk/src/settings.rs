@@ -143,7 +143,12 @@ mod tests {
     fn call_waiting_is_on_unless_the_agent_section_turns_it_off() {
         let parse = |text: &str| toml::from_str::<Settings>(text);
         assert!(Settings::default().agent.call_waiting);
-        assert!(parse("[agent]\n").expect("empty section").agent.call_waiting);
+        assert!(
+            parse("[agent]\n")
+                .expect("empty section")
+                .agent
+                .call_waiting
+        );
         let off = parse("[agent]\ncall_waiting = false\n").expect("parses");
         assert!(!off.agent.call_waiting);
         let typo = parse("[agent]\ncall_wating = false\n").expect_err("unknown key");
