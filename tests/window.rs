@@ -56,7 +56,6 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         2,
     );
     let dir = out.join("customer");
-    std::fs::create_dir_all(&dir).expect("dir");
     let mut customer = Baresip::start_named(
         &dir,
         kamailio.port,
@@ -65,7 +64,7 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         Some(HOSTILE_NAME),
         &speech,
     );
-    customer.dial(&format!("sip:agent1@127.0.0.1:{}", kamailio.port));
+    customer.dial(&kamailio.user_uri("agent1"));
 
     let caller = app.wait_text("[data-testid=caller]", Duration::from_secs(15), |t| {
         !t.is_empty()

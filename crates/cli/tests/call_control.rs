@@ -64,7 +64,6 @@ impl Lab {
 
     fn phone(&self, user: &str, options: Options) -> Baresip {
         let dir = self.out.join(user);
-        std::fs::create_dir_all(&dir).expect("dir");
         let password = USERS
             .iter()
             .find(|(u, _)| *u == user)
@@ -81,7 +80,7 @@ impl Lab {
     }
 
     fn uri(&self, user: &str) -> String {
-        format!("sip:{user}@127.0.0.1:{}", self.kamailio.port)
+        self.kamailio.user_uri(user)
     }
 
     /// The customer calls the agent, who answers; both ends see the call up.

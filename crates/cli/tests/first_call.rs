@@ -49,7 +49,6 @@ fn customer_call_is_answered_from_stdin_and_speech_flows_both_ways() {
     );
 
     let baresip_dir = out.join("customer");
-    std::fs::create_dir_all(&baresip_dir).expect("dir");
     let mut customer = Baresip::start(
         &baresip_dir,
         kamailio.port,
@@ -57,7 +56,7 @@ fn customer_call_is_answered_from_stdin_and_speech_flows_both_ways() {
         "customer-secret",
         &customer_speech,
     );
-    customer.dial(&format!("sip:agent1@127.0.0.1:{}", kamailio.port));
+    customer.dial(&kamailio.user_uri("agent1"));
 
     let incoming = agent.wait("incoming", 10);
     assert!(

@@ -120,7 +120,6 @@ fn a_flood_from_outside_the_trunk_is_refused_and_the_agent_keeps_working() {
 
     // Still registered and answering: a real call through the trunk is taken at once.
     let customer_dir = out.join("customer");
-    std::fs::create_dir_all(&customer_dir).expect("dir");
     let mut customer = Baresip::start(
         &customer_dir,
         kamailio.port,
@@ -128,7 +127,7 @@ fn a_flood_from_outside_the_trunk_is_refused_and_the_agent_keeps_working() {
         "customer-secret",
         &speech,
     );
-    customer.dial(&format!("sip:agent1@127.0.0.1:{}", kamailio.port));
+    customer.dial(&kamailio.user_uri("agent1"));
     let incoming = agent.wait("incoming", 10);
     assert!(
         incoming["caller"]

@@ -16,7 +16,6 @@ const USERS: &[(&str, &str)] = &[("agent1", "agent-secret"), ("expert", "expert-
 fn a_restarted_trunk_is_registered_to_again_within_five_seconds_and_a_call_then_succeeds() {
     let out = switchboard_testkit::output::dir("cli_trunk_restart");
     let first_dir = out.join("kamailio-1");
-    std::fs::create_dir_all(&first_dir).expect("dir");
     let first = Kamailio::start(&first_dir, USERS);
     let port = first.port;
     let speech = audio::speech(&out, "talk", "Hello, this is the expert desk.", 2);
@@ -44,7 +43,6 @@ fn a_restarted_trunk_is_registered_to_again_within_five_seconds_and_a_call_then_
     std::thread::sleep(Duration::from_secs(3));
 
     let second_dir = out.join("kamailio-2");
-    std::fs::create_dir_all(&second_dir).expect("dir");
     let restarting = Instant::now();
     let second = Kamailio::start_on(&second_dir, port, USERS);
     agent.wait("registered", 10);
@@ -57,7 +55,6 @@ fn a_restarted_trunk_is_registered_to_again_within_five_seconds_and_a_call_then_
 
     // The trunk knows the agent again: a call through it goes through.
     let expert_dir = out.join("expert");
-    std::fs::create_dir_all(&expert_dir).expect("dir");
     let mut expert = Baresip::start_with(
         &expert_dir,
         second.port,

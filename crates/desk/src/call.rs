@@ -31,8 +31,6 @@ pub struct Call {
     /// An attended transfer whose transferee may not know Replaces: on failure, try once
     /// more as a blind transfer to this target.
     pub blind_fallback: Option<String>,
-    /// Where a blind transfer we asked for sends the call, until it ends.
-    pub transfer_to: Option<String>,
     /// The transfer succeeded: the call's end is its hand-over, not a hang-up.
     pub transferred: bool,
 }
@@ -83,7 +81,6 @@ impl Call {
             hold_change: None,
             resume_after_hold: false,
             blind_fallback: None,
-            transfer_to: None,
             transferred: false,
         }
     }

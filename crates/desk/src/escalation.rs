@@ -21,7 +21,6 @@ pub(crate) struct Consult {
     pub customer: CallId,
     pub expert: CallId,
     pub target: String,
-    pub conference: bool,
 }
 
 impl EngineTask {
@@ -48,7 +47,6 @@ impl EngineTask {
             customer: customer.clone(),
             expert: expert.clone(),
             target: target.clone(),
-            conference: false,
         });
         self.emit(EngineEvent::ConsultStarted {
             call: customer.clone(),
@@ -83,7 +81,7 @@ impl EngineTask {
             .calls
             .get(&consult.customer)
             .ok_or(DeskError::NoSuchCall)?;
-        if customer.transfer_to.is_some() {
+        if customer.view.transfer.is_some() {
             return Err(DeskError::Command(
                 "the transfer is already under way".into(),
             ));
@@ -91,7 +89,6 @@ impl EngineTask {
         self.agent
             .transfer_attended(&consult.customer, &consult.expert)?;
         if let Some(call) = self.calls.get_mut(&consult.customer) {
-            call.transfer_to = Some(consult.target.clone());
             call.blind_fallback = Some(consult.target.clone());
             call.view.transfer = Some(TransferView {
                 target: consult.target,
@@ -114,7 +111,11 @@ impl EngineTask {
 
     pub(crate) fn conference(&mut self) -> Result<(), DeskError> {
         let consult = self.answered_consult()?;
-        if consult.conference {
+        let joined = self
+            .calls
+            .get(&consult.customer)
+            .is_some_and(|c| c.view.conference);
+        if joined {
             return Err(DeskError::Command("already in a conference".into()));
         }
         let customer_held = self
@@ -141,9 +142,6 @@ impl EngineTask {
             if let Some(call) = self.calls.get_mut(id) {
                 call.view.conference = true;
             }
-        }
-        if let Some(c) = self.consult.as_mut() {
-            c.conference = true;
         }
         self.emit(EngineEvent::ConferenceStarted {
             call: consult.customer,
@@ -179,7 +177,7 @@ impl EngineTask {
                 customer.view.conference = false;
                 // Back to the caller, unless they are being transferred away; a hold still
                 // in flight is undone when it completes.
-                if customer.transfer_to.is_none() {
+                if customer.view.transfer.is_none() {
                     if customer.hold_change == Some(HoldChange::Hold) {
                         customer.resume_after_hold = true;
                     } else if customer.view.held {

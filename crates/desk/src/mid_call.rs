@@ -221,10 +221,9 @@ impl EngineTask {
         self.agent.transfer(id, &target)?;
         let call = self.connected(id)?;
         call.view.transfer = Some(TransferView {
-            target: target.clone(),
+            target,
             status: None,
         });
-        call.transfer_to = Some(target);
         Ok(())
     }
 
@@ -234,15 +233,13 @@ impl EngineTask {
         let Some(call) = self.calls.get_mut(id) else {
             return;
         };
-        let Some(target) = call.transfer_to.clone() else {
+        let Some(view) = call.view.transfer.as_mut() else {
             return;
         };
+        view.status = Some(status);
+        let target = view.target.clone();
         let succeeded = (200..300).contains(&status);
-        if let Some(view) = call.view.transfer.as_mut() {
-            view.status = Some(status);
-        }
         if done {
-            call.transfer_to = None;
             call.view.transfer = None;
             call.transferred = succeeded;
         }

@@ -70,9 +70,8 @@ async fn engine_registers_answers_and_reports_the_call() {
     );
 
     let dir = out.join("customer");
-    std::fs::create_dir_all(&dir).expect("dir");
     let mut customer = Baresip::start(&dir, kamailio.port, "customer", "pw2", &customer_speech);
-    customer.dial(&format!("sip:agent1@127.0.0.1:{}", kamailio.port));
+    customer.dial(&kamailio.user_uri("agent1"));
 
     let call = match next(&mut events, 10).await {
         EngineEvent::Incoming { call, caller, .. } => {

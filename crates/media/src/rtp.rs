@@ -36,7 +36,7 @@ impl RtpSender {
     }
 
     /// Writes a packet of another payload type on the same stream (an RFC 4733 event) with its
-    /// own timestamp; the audio clock is not advanced (see [`RtpSender::skip`]).
+    /// own timestamp; the audio clock is not advanced (see [`RtpSender::advance`]).
     pub fn packetize_other(
         &mut self,
         payload_type: u8,
@@ -55,7 +55,7 @@ impl RtpSender {
 
     /// Advances the clock over time in which no audio was sent (hold, events), so that the
     /// receiver sees the gap for what it is. The next audio packet starts a talkspurt.
-    pub fn skip(&mut self, samples: u32) {
+    pub fn advance(&mut self, samples: u32) {
         self.timestamp = self.timestamp.wrapping_add(samples);
         self.first = true;
     }

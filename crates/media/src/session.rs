@@ -373,11 +373,11 @@ impl Pump {
             }
         }
         if !self.sending() {
-            self.sender.skip(FRAME_SAMPLES as u32);
+            self.sender.advance(FRAME_SAMPLES as u32);
             return;
         }
         if let Some(len) = self.event_packet(wire) {
-            self.sender.skip(FRAME_SAMPLES as u32);
+            self.sender.advance(FRAME_SAMPLES as u32);
             self.transmit(&wire[..len]);
             return;
         }

@@ -115,7 +115,7 @@ async fn on_notify(
             shared.emit(SipEvent::TransferProgress {
                 call,
                 status: progress.status,
-                done: progress.done || progress.status >= 200,
+                done: progress.is_final(),
             });
         }
         None => reply(&handle, StatusCode::BadEvent).await,

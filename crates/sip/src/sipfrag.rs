@@ -11,12 +11,9 @@ pub struct TransferStatus {
 }
 
 impl TransferStatus {
-    pub fn succeeded(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-
-    pub fn failed(&self) -> bool {
-        self.status >= 300 || (self.done && self.status < 200)
+    /// Nothing more will come: the subscription ended, or the new call has its final answer.
+    pub fn is_final(&self) -> bool {
+        self.done || self.status >= 200
     }
 }
 
@@ -68,10 +65,13 @@ mod tests {
             b"SIP/2.0 200 OK\r\n",
         )
         .expect("parses");
-        assert!(ok.done && ok.succeeded() && !ok.failed());
+        assert!(ok.done && ok.is_final());
         let busy =
             parse(Some("REFER"), Some("terminated"), b"SIP/2.0 486 Busy Here").expect("parses");
-        assert!(busy.failed());
+        assert_eq!(busy.status, 486);
+        assert!(busy.is_final());
+        let early = parse(Some("refer"), Some("active"), b"SIP/2.0 180 Ringing").expect("parses");
+        assert!(!early.is_final());
     }
 
     #[test]

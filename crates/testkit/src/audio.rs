@@ -26,7 +26,7 @@ pub fn speech(dir: &Path, name: &str, text: &str, channels: u16) -> PathBuf {
 
 /// `secs` seconds of a quiet room (white noise some 60 dB below full scale, far under what
 /// [`active_windows`] counts as sound) as a 48 kHz WAV with `channels` channels. Not digital
-/// zero: baresip 1.0 never starts its receive path on a stream of pure silence.
+/// zero: in our runs baresip 1.0 did not start its receive path on a stream of pure silence.
 pub fn room_tone(dir: &Path, name: &str, secs: u32, channels: u16) -> PathBuf {
     crate::require("sox", "sox");
     let out = dir.join(format!("{name}.wav"));

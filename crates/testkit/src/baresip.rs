@@ -28,7 +28,8 @@ pub struct Baresip {
 }
 
 impl Baresip {
-    /// Starts baresip registered as `user`/`password` at the trunk on `trunk_port`, sending
+    /// Starts baresip in `dir` (created if need be) registered as `user`/`password` at the
+    /// trunk on `trunk_port`, sending
     /// `source` (a 48 kHz stereo WAV: baresip's Opus runs two channels).
     pub fn start(dir: &Path, trunk_port: u16, user: &str, password: &str, source: &Path) -> Self {
         Self::start_with(dir, trunk_port, user, password, source, Options::default())

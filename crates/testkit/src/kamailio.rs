@@ -40,6 +40,7 @@ impl Kamailio {
     /// memory (registrations are kept in memory only).
     pub fn start_on(dir: &std::path::Path, port: u16, users: &[(&str, &str)]) -> Self {
         let binary = crate::require("kamailio", "kamailio");
+        std::fs::create_dir_all(dir).expect("kamailio dir");
         let cfg_path = dir.join("kamailio.cfg");
         std::fs::write(&cfg_path, config(port, users)).expect("write kamailio.cfg");
         // Its own process group: Kamailio forks workers that outlive a killed main process.
@@ -85,6 +86,11 @@ impl Kamailio {
 
     pub fn uri(&self) -> String {
         format!("sip:127.0.0.1:{}", self.port)
+    }
+
+    /// A user's address at this trunk, as phones dial it.
+    pub fn user_uri(&self, user: &str) -> String {
+        format!("sip:{user}@127.0.0.1:{}", self.port)
     }
 
     pub fn log(&self) -> String {
