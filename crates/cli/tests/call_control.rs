@@ -306,11 +306,16 @@ fn conference_lets_the_customer_and_the_expert_hear_each_other() {
     customer.send(&format!("dial {}", lab.uri("agent1")));
     lab.agent.wait("incoming", 10);
     lab.agent.send("answer");
+    lab.agent.wait("answered", 10);
     customer.wait("answered", 10);
 
     lab.agent.send(&format!("consult {}", lab.uri("expert")));
+    let started = lab.agent.wait("consult_started", 5);
+    let consult = str_of(&started, "consult").to_owned();
     customer.wait("remote_hold", 10);
-    lab.agent.wait("answered", 10);
+    // The consult leg's answer, not the customer's (passed over above).
+    let answered = lab.agent.wait("answered", 10);
+    assert_eq!(str_of(&answered, "call"), consult, "{answered}");
     expert.wait_event("CALL_ESTABLISHED", Duration::from_secs(5));
     lab.agent.send("conference");
     lab.agent.wait("conference_started", 5);

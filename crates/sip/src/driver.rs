@@ -1,9 +1,7 @@
 //! The I/O side of the user agent: rsipstack's endpoint, transactions and dialogs on tokio, and
 //! the tasks that feed our cores (registration policy, trust) and report [`SipEvent`]s.
 
-use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -28,9 +26,12 @@ use crate::dtmf_relay;
 use crate::error::SipError;
 use crate::event::{CallId, EndReason, SipEvent};
 use crate::incoming::serve_incoming;
+use crate::random::random_u64;
 use crate::register_loop::keep_registered;
 use crate::replaces::Replaces;
+use crate::screen::Screen;
 use crate::trust::TrustPolicy;
+use crate::udp_guard::GuardedUdp;
 
 const SDP: &str = "application/sdp";
 /// RFC 3261's 64*T1: the longest a non-INVITE transaction may take.
@@ -76,7 +77,13 @@ impl SipAgent {
             _ => config.bind,
         };
         let transport = TransportLayer::new(cancel.child_token());
-        let udp = UdpConnection::create_connection(bind, None, Some(cancel.child_token())).await?;
+        let screen = Screen {
+            policy: TrustPolicy::for_account(&config),
+            server: config.user_agent.clone(),
+        };
+        let socket = GuardedUdp::new(tokio::net::UdpSocket::bind(bind).await?, screen);
+        let udp =
+            UdpConnection::from_socket(Arc::new(socket), None, Some(cancel.child_token())).await?;
         let local = udp.get_addr().get_socketaddr()?;
         transport.add_transport(udp.into());
         let endpoint = EndpointBuilder::new()
@@ -563,17 +570,7 @@ impl Shared {
     }
 
     pub(crate) fn trust(&self) -> TrustPolicy {
-        let trunk = self
-            .config
-            .registrar
-            .or(self.config.trusted_peer)
-            .map(|a| a.ip())
-            .into_iter()
-            .collect();
-        TrustPolicy {
-            trunk,
-            local_user: self.config.user.clone(),
-        }
+        TrustPolicy::for_account(&self.config)
     }
 }
 
@@ -615,12 +612,4 @@ fn local_ip_towards(peer: SocketAddr) -> Result<IpAddr, SipError> {
     let probe = std::net::UdpSocket::bind(any)?;
     probe.connect(peer)?;
     Ok(probe.local_addr()?.ip())
-}
-
-fn random_u64() -> u64 {
-    RandomState::new().build_hasher().finish()
-}
-
-pub(crate) fn random_unit() -> f64 {
-    (random_u64() >> 11) as f64 / (1u64 << 53) as f64
 }

@@ -10,9 +10,10 @@ use rsipstack::sip::{StatusCode, Uri};
 use rsipstack::transaction::endpoint::EndpointInnerRef;
 use tokio_util::sync::CancellationToken;
 
-use crate::driver::{random_unit, registrar_uri, Shared};
+use crate::driver::{registrar_uri, Shared};
 use crate::event::SipEvent;
 use crate::keepalive;
+use crate::random::random_unit;
 use crate::registration::{Outcome, RegistrationPolicy};
 use crate::trunk_link::{Action, Change, TrunkLink};
 

@@ -3,6 +3,8 @@
 
 use std::net::IpAddr;
 
+use crate::config::AccountConfig;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustPolicy {
     /// Addresses of the trunk (registrar, SBC).
@@ -30,6 +32,15 @@ impl Refusal {
 }
 
 impl TrustPolicy {
+    /// The trunk is the registrar, or without one the configured peer.
+    pub fn for_account(config: &AccountConfig) -> Self {
+        let trunk = config.registrar.or(config.trusted_peer).map(|a| a.ip());
+        Self {
+            trunk: trunk.into_iter().collect(),
+            local_user: config.user.clone(),
+        }
+    }
+
     pub fn admit(&self, source: IpAddr, request_user: Option<&str>) -> Result<(), Refusal> {
         if !self.trunk.contains(&source) {
             return Err(Refusal::UntrustedSource(source));

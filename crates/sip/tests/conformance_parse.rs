@@ -1,65 +1,71 @@
-//! RFC 4475 / RFC 5118 torture messages (copied from shared/conformance, MIT, see
-//! tests/conformance/LICENSE-ersip) fed to the SIP message parser.
-//!
-//! Today this holds the line every message must hold: no panic, whatever the verdict. The
-//! verdict table (how many parse as the manifest says) is printed; making every verdict match,
-//! and the answers over a socket, is the SIP endpoint work (issue 3).
+//! RFC 4475 / RFC 5118 torture messages judged without a socket: the grammar's verdict against
+//! the manifest's `parse` column, and the screen's answer (as if the trunk sent the message)
+//! against its `ua_answer` column. The CLI's `conformance_udp` test sends the same messages
+//! over UDP to a running agent.
 
-use std::path::{Path, PathBuf};
+use std::net::SocketAddr;
 
-struct Case {
-    file: String,
-    parse: String,
-    bytes: Vec<u8>,
-}
-
-fn cases() -> Vec<Case> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
-    let manifest = std::fs::read_to_string(dir.join("manifest.tsv")).expect("manifest.tsv");
-    manifest
-        .lines()
-        // The header row names the columns.
-        .filter(|l| !l.trim().is_empty() && !l.starts_with("file\t"))
-        .map(|line| {
-            let fields: Vec<&str> = line.split('\t').collect();
-            assert!(fields.len() >= 4, "bad manifest line {line:?}");
-            let path: &Path = Path::new(fields[0]);
-            Case {
-                file: fields[0].to_owned(),
-                parse: fields[2].to_owned(),
-                bytes: std::fs::read(dir.join(path)).expect("message file"),
-            }
-        })
-        .collect()
-}
+use switchboard_sip::grammar;
+use switchboard_sip::screen::{Screen, Verdict};
+use switchboard_sip::trust::TrustPolicy;
+use switchboard_sip::wire::WireMessage;
+use switchboard_testkit::conformance::{answer_agrees, cases, parse_agrees};
 
 #[test]
-fn every_torture_message_is_parsed_or_refused_without_a_panic() {
+fn every_torture_message_gets_the_verdict_the_manifest_gives() {
     let cases = cases();
-    assert_eq!(cases.len(), 61, "the manifest lists 61 messages");
-    let mut as_manifest = 0;
+    let mut wrong = Vec::new();
     for case in &cases {
-        let outcome = std::panic::catch_unwind(|| {
-            rsipstack::sip::SipMessage::try_from(case.bytes.as_slice()).is_ok()
-        });
-        let accepted = outcome.unwrap_or_else(|_| panic!("parser panicked on {}", case.file));
-        let agrees = match case.parse.as_str() {
-            "ok" => accepted,
-            "reject" => !accepted,
-            _ => true,
-        };
-        as_manifest += usize::from(agrees);
-        if !agrees {
-            eprintln!(
-                "{}: manifest says {}, parser {}",
-                case.file,
-                case.parse,
-                if accepted { "accepts" } else { "refuses" }
-            );
+        let accepted = std::panic::catch_unwind(|| {
+            WireMessage::split(&case.bytes).is_some_and(|m| grammar::check(&m).is_ok())
+        })
+        .unwrap_or_else(|_| panic!("grammar panicked on {}", case.file));
+        // rsipstack's parser sees only what passed, but must not panic on anything.
+        std::panic::catch_unwind(|| rsipstack::sip::SipMessage::try_from(case.bytes.as_slice()))
+            .unwrap_or_else(|_| panic!("rsipstack panicked on {}", case.file))
+            .ok();
+        if !parse_agrees(&case.parse, accepted) {
+            wrong.push(format!("{}: manifest says {}", case.file, case.parse));
         }
     }
     eprintln!(
-        "conformance (parser alone): {as_manifest} of {} as the manifest says",
+        "conformance (grammar): {} of {} as the manifest says",
+        cases.len() - wrong.len(),
         cases.len()
     );
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[test]
+fn every_torture_request_from_the_trunk_gets_the_answer_the_manifest_names() {
+    let screen = Screen {
+        policy: TrustPolicy {
+            trunk: vec!["127.0.0.1".parse().expect("ip")],
+            local_user: "agent".into(),
+        },
+        server: "conformance".into(),
+    };
+    let source: SocketAddr = "127.0.0.1:5099".parse().expect("addr");
+    let mut wrong = Vec::new();
+    for case in cases() {
+        let status = match screen.inspect(&case.bytes, source, 7) {
+            Verdict::Answer { status, reply, .. } => {
+                assert!(
+                    reply.to.ip().is_loopback(),
+                    "{}: answer to {}",
+                    case.file,
+                    reply.to
+                );
+                Some(status)
+            }
+            Verdict::Pass { .. } | Verdict::Drop { .. } => None,
+        };
+        if !answer_agrees(&case.answer, status) {
+            wrong.push(format!(
+                "{}: manifest {}, screen {status:?}",
+                case.file, case.answer
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }

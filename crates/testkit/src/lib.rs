@@ -4,6 +4,7 @@
 pub mod audio;
 pub mod baresip;
 pub mod cli_agent;
+pub mod conformance;
 pub mod desktop;
 pub mod json_lines;
 pub mod kamailio;
