@@ -72,3 +72,49 @@ fn a_restarted_trunk_is_registered_to_again_within_five_seconds_and_a_call_then_
     agent.send("hangup");
     agent.wait("ended", 10);
 }
+
+/// A trunk that forgets without going away (a registrar failing over to a standby, or one that
+/// restarted between two keepalives): the keepalive, addressed to our own address-of-record,
+/// gets "not found", and the agent registers again at once, before its refresh was due.
+#[test]
+fn a_trunk_that_forgot_the_registration_is_registered_to_again_at_the_next_keepalive() {
+    let out = switchboard_testkit::output::dir("cli_trunk_forgot");
+    let kamailio = Kamailio::start(&out.join("kamailio"), USERS);
+    let binary = Path::new(env!("CARGO_BIN_EXE_switchboard-cli"));
+    let mut agent = CliAgent::register(
+        binary,
+        &kamailio.uri(),
+        "agent1",
+        "agent-secret",
+        &["--keepalive", "2"],
+    );
+    agent.wait("registered", 10);
+    // A keepalive has gone round (challenge, relayed back to us, 200) before the trunk forgets.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        !agent
+            .events
+            .seen
+            .iter()
+            .any(|e| e["event"] == "registration_failed"),
+        "keepalives to our own address must not look like a lost registration"
+    );
+    let forgetting = Instant::now();
+    kamailio.forget("agent1");
+    let failed = agent.wait("registration_failed", 5);
+    assert!(
+        failed["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no longer knows"),
+        "{failed}"
+    );
+    agent.wait("registered", 5);
+    let took = forgetting.elapsed();
+    eprintln!(
+        "registered again {} ms after the trunk forgot us (keepalive 2 s)",
+        took.as_millis()
+    );
+    // The next keepalive (at most 2 s away) and one REGISTER round trip.
+    assert!(took < Duration::from_millis(2500), "took {took:?}");
+}

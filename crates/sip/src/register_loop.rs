@@ -33,6 +33,7 @@ pub(crate) async fn keep_registered(
         tracing::error!(parent: &span, "registrar address is not a SIP URI");
         return;
     };
+    let credential = shared.credential();
     let mut link = TrunkLink::new(
         Instant::now(),
         shared.config.keepalive,
@@ -58,7 +59,9 @@ pub(crate) async fn keep_registered(
                     );
                 }
                 Action::Probe => {
-                    let result = keepalive::probe(&endpoint, &uri, &aor, PROBE_TIMEOUT).await;
+                    let result =
+                        keepalive::probe(&endpoint, registrar, &aor, &credential, PROBE_TIMEOUT)
+                            .await;
                     let now = Instant::now();
                     match link.on_probe(now, result, random_unit()) {
                         Change::None => {}
@@ -78,6 +81,15 @@ pub(crate) async fn keep_registered(
                                 event,
                                 link.next().0.saturating_duration_since(now),
                             );
+                        }
+                        Change::Forgotten => {
+                            let event = SipEvent::RegistrationFailed {
+                                status: None,
+                                reason: "the trunk no longer knows our registration (restarted?)"
+                                    .into(),
+                                retry_in_secs: 0,
+                            };
+                            report(&shared, &span, event, Duration::ZERO);
                         }
                         Change::Rebound => {
                             tracing::info!(parent: &span, "our address as the trunk sees it changed: registering again");

@@ -7,6 +7,9 @@
 
 use std::time::{Duration, Instant};
 
+/// The soonest a refresh comes, whatever the registrar grants (a grant of 0 s included).
+const MIN_REFRESH: Duration = Duration::from_millis(500);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Registered {
@@ -60,7 +63,9 @@ impl RegistrationPolicy {
                 if granted > Duration::from_secs(60) {
                     at = at.min(granted - Duration::from_secs(30));
                 }
-                now + at.max(Duration::from_secs(1))
+                // A floor keeps a registrar granting next to nothing from being hammered; below
+                // it, half the lifetime still refreshes in time.
+                now + at.max(Duration::from_secs(1).min(granted / 2).max(MIN_REFRESH))
             }
             Outcome::Rejected { .. } | Outcome::NoAnswer => {
                 let exp = self.failures.min(16);

@@ -4,8 +4,10 @@
 //!
 //! A trunk that restarts forgets our registration (Kamailio keeps it in memory), and nothing
 //! tells us so: the only way to learn is to ask. Keepalives (OPTIONS) every few seconds find a
-//! silent trunk; once lost, cheap probes find it again within the probe cap, and only then is
-//! a REGISTER sent. Refusals (403, 503) are not loss: they back off as the policy says.
+//! silent trunk; they are addressed to our own address-of-record, so a trunk that restarted
+//! between two of them answers "not found" and we register again at once. Once the trunk is
+//! lost, cheap probes find it again within the probe cap, and only then is a REGISTER sent.
+//! Refusals (403, 503) are not loss: they back off as the policy says.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -31,6 +33,9 @@ pub enum ProbeResult {
     Answered {
         seen_as: Option<SocketAddr>,
     },
+    /// The trunk answered that it does not know our address-of-record (404, 480, 410 to the
+    /// keepalive we address to ourselves): it restarted and forgot our registration.
+    Forgotten,
     NoAnswer,
 }
 
@@ -42,6 +47,8 @@ pub enum Change {
     Lost,
     /// Our address as the trunk sees it moved (a NAT rebinding): registering again.
     Rebound,
+    /// The trunk is there but has forgotten us: registering again at once.
+    Forgotten,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +128,14 @@ impl TrunkLink {
                     return Change::Rebound;
                 }
                 self.next = self.after_keepalive(now, refresh_at, draw);
+                Change::None
+            }
+            (State::Registered { .. }, ProbeResult::Forgotten) => {
+                self.next = (now, Action::Register);
+                Change::Forgotten
+            }
+            (State::Lost { .. }, ProbeResult::Forgotten) => {
+                self.next = (now, Action::Register);
                 Change::None
             }
             (State::Registered { .. }, ProbeResult::NoAnswer) => {

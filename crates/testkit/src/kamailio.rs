@@ -28,6 +28,8 @@ const MODULES: &[&str] = &[
     "sanity",
     "auth",
     "xlog",
+    // Control socket for kamcmd: lets a test make the trunk forget a registration.
+    "ctl",
 ];
 
 impl Kamailio {
@@ -42,7 +44,8 @@ impl Kamailio {
         let binary = crate::require("kamailio", "kamailio");
         std::fs::create_dir_all(dir).expect("kamailio dir");
         let cfg_path = dir.join("kamailio.cfg");
-        std::fs::write(&cfg_path, config(port, users)).expect("write kamailio.cfg");
+        let ctl = ctl_socket(dir);
+        std::fs::write(&cfg_path, config(port, users, &ctl)).expect("write kamailio.cfg");
         // Its own process group: Kamailio forks workers that outlive a killed main process.
         let mut child = Command::new(binary)
             .process_group(0)
@@ -97,6 +100,21 @@ impl Kamailio {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
+    /// Drops every registration of `user`, as a registrar that lost its memory (a failover to
+    /// a standby, a flushed database) would, without going away.
+    pub fn forget(&self, user: &str) {
+        let socket = format!("unix:{}", ctl_socket(&self._dir).display());
+        let status = Command::new("kamcmd")
+            .args(["-s", &socket, "ul.rm", "location", user])
+            .status()
+            .expect("run kamcmd");
+        assert!(
+            status.success(),
+            "kamcmd ul.rm failed; log:\n{}",
+            self.log()
+        );
+    }
+
     /// Waits until the log mentions `needle` (Kamailio logs each REGISTER it saves).
     pub fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
@@ -136,8 +154,13 @@ fn module_dir() -> String {
     }
 }
 
-fn config(port: u16, users: &[(&str, &str)]) -> String {
+fn ctl_socket(dir: &std::path::Path) -> PathBuf {
+    dir.join("ctl.sock")
+}
+
+fn config(port: u16, users: &[(&str, &str)], ctl: &std::path::Path) -> String {
     let mpath = module_dir();
+    let ctl = ctl.display();
     let modules: String = MODULES
         .iter()
         .map(|m| format!("loadmodule \"{m}.so\"\n"))
@@ -157,6 +180,7 @@ alias="127.0.0.1:{port}"
 mpath="{mpath}/"
 {modules}
 modparam("usrloc", "db_mode", 0)
+modparam("ctl", "binrpc", "unix:{ctl}")
 
 request_route {{
     if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
