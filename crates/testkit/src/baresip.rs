@@ -24,6 +24,8 @@ pub struct Baresip {
     /// Events seen so far (ctrl_tcp "event" objects).
     pub events: Vec<Value>,
     pub record_dir: PathBuf,
+    /// Where it listens for SIP (UDP, 127.0.0.1).
+    pub sip_port: u16,
     dir: PathBuf,
 }
 
@@ -118,6 +120,7 @@ impl Baresip {
             pending: Vec::new(),
             events: Vec::new(),
             record_dir,
+            sip_port,
             dir: dir.to_owned(),
         };
         // REGISTER_OK may fire before ctrl_tcp accepts us: read the outcome from the log.
