@@ -38,7 +38,7 @@ pub struct Checked {
 /// RFC 2543 peers omit it and a user agent does not forward).
 const REQUIRED: [&str; 5] = ["via", "from", "to", "call-id", "cseq"];
 /// Fields that may appear once only (RFC 3261 7.3.1: only list-valued fields repeat).
-const SINGLE: [&str; 8] = [
+const SINGLE: [&str; 7] = [
     "from",
     "to",
     "call-id",
@@ -46,7 +46,6 @@ const SINGLE: [&str; 8] = [
     "max-forwards",
     "content-length",
     "content-type",
-    "content-encoding",
 ];
 
 pub fn check(msg: &WireMessage) -> Result<Checked, Malformed> {
@@ -203,10 +202,11 @@ fn host_port(text: &str) -> bool {
         if parts.next().is_some() {
             return false;
         }
+        // '_' is not in RFC 3261's hostname, but real SBCs are named with it: tolerated.
         let host_ok = !host.is_empty()
             && host
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+                .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
         (host_ok, port)
     };
     host_ok && port.is_none_or(|p| bounded_number(p.trim(), 65535).is_some())
@@ -472,6 +472,14 @@ mod tests {
         )
         .is_ok());
         assert!(name_addr("sip:x@y;tag=1").is_ok());
+        // Sloppy but real: an SBC named with '_', Content-Encoding on two lines (a list).
+        assert!(via_field("SIP/2.0/UDP sbc_1.local:5060;branch=z9hG4bK1").is_ok());
+        let two_encodings = GOOD.replacen(
+            "Content-Length: 0",
+            "Content-Encoding: identity\r\nContent-Encoding: identity\r\nContent-Length: 0",
+            1,
+        );
+        assert!(verdict(&two_encodings).is_ok());
         assert!(name_addr("\"Joe\" <sip:joe@example.org>;;;;").is_err());
     }
 }
