@@ -71,7 +71,16 @@ pub struct TrunkLink {
     state: State,
     next: (Instant, Action),
     seen_as: Option<SocketAddr>,
+    /// Keepalives answered since the last successful REGISTER.
+    probes_since_register: u32,
+    /// Registrations the very next keepalive called forgotten, in a row. A trunk that says
+    /// "not found" to every OPTIONS for a user cannot tell us about our binding: after
+    /// [`UNTRUSTED_AFTER`] such answers, "not found" counts as a plain answer.
+    forgotten_at_once: u32,
 }
+
+/// Fresh registrations "forgotten" at the first keepalive before we stop believing it.
+const UNTRUSTED_AFTER: u32 = 2;
 
 impl TrunkLink {
     /// Registers at once; keeps alive every `keepalive` (jittered) once registered.
@@ -82,6 +91,8 @@ impl TrunkLink {
             state: State::Unregistered,
             next: (now, Action::Register),
             seen_as: None,
+            probes_since_register: 0,
+            forgotten_at_once: 0,
         }
     }
 
@@ -97,6 +108,7 @@ impl TrunkLink {
     pub fn on_register(&mut self, now: Instant, outcome: Outcome, draw: f64) {
         match outcome {
             Outcome::Registered { .. } => {
+                self.probes_since_register = 0;
                 let refresh_at = self.policy.next_attempt(now, outcome, draw);
                 self.state = State::Registered { refresh_at };
                 self.next = self.after_keepalive(now, refresh_at, draw);
@@ -117,6 +129,7 @@ impl TrunkLink {
     }
 
     pub fn on_probe(&mut self, now: Instant, result: ProbeResult, draw: f64) -> Change {
+        let result = self.believe(result);
         match (self.state, result) {
             (State::Registered { refresh_at }, ProbeResult::Answered { seen_as }) => {
                 let moved = matches!((self.seen_as, seen_as), (Some(a), Some(b)) if a != b);
@@ -157,6 +170,29 @@ impl TrunkLink {
         }
     }
 
+    /// "Not found" from a trunk that says it to every fresh registration is no news.
+    fn believe(&mut self, result: ProbeResult) -> ProbeResult {
+        if !self.is_registered() {
+            return result;
+        }
+        let first = self.probes_since_register == 0;
+        self.probes_since_register = self.probes_since_register.saturating_add(1);
+        match result {
+            ProbeResult::Forgotten if self.forgotten_at_once >= UNTRUSTED_AFTER => {
+                ProbeResult::Answered { seen_as: None }
+            }
+            ProbeResult::Forgotten if first => {
+                self.forgotten_at_once += 1;
+                result
+            }
+            ProbeResult::Answered { .. } if first => {
+                self.forgotten_at_once = 0;
+                result
+            }
+            other => other,
+        }
+    }
+
     fn lose(&mut self, now: Instant, draw: f64) {
         self.state = State::Lost { probes: 0 };
         self.next = (now + probe_delay(0, draw), Action::Probe);
@@ -185,6 +221,44 @@ fn probe_delay(probes: u32, draw: f64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trunk_that_forgets_every_fresh_registration_is_not_believed_for_ever() {
+        let now = Instant::now();
+        let granted = Duration::from_secs(600);
+        let mut link = TrunkLink::new(now, KEEPALIVE, RegistrationPolicy::default());
+        let mut registers = 0;
+        for step in 0..20u32 {
+            let t = now + Duration::from_secs(u64::from(step));
+            match link.next().1 {
+                Action::Register => {
+                    registers += 1;
+                    link.on_register(t, Outcome::Registered { granted }, 0.5);
+                }
+                Action::Probe => {
+                    link.on_probe(t, ProbeResult::Forgotten, 0.5);
+                }
+            }
+        }
+        // The first REGISTER, then one per "forgotten" until they stop being believed.
+        assert_eq!(registers, 1 + UNTRUSTED_AFTER as usize);
+        assert!(link.is_registered());
+        assert_eq!(link.next().1, Action::Probe);
+    }
+
+    #[test]
+    fn a_forgotten_binding_after_answered_keepalives_is_registered_again_at_once() {
+        let now = Instant::now();
+        let mut link = registered(now);
+        let t = now + KEEPALIVE;
+        link.on_probe(t, ProbeResult::Answered { seen_as: None }, 0.5);
+        let later = link.next().0;
+        assert_eq!(
+            link.on_probe(later, ProbeResult::Forgotten, 0.5),
+            Change::Forgotten
+        );
+        assert_eq!(link.next(), (later, Action::Register));
+    }
 
     const KEEPALIVE: Duration = Duration::from_secs(15);
 
