@@ -163,12 +163,8 @@ fn main() {
             "/dev/null",
         ],
     );
-    let ready = agent.wait("ready", 10);
+    let agent_addr = agent.wait_ready();
     agent.wait("registered", 10);
-    let agent_addr: SocketAddr = ready["local"]
-        .as_str()
-        .and_then(|l| l.parse().ok())
-        .expect("ready names the agent's address");
     let baresip = Baresip::start_with(
         &out.join("baresip"),
         kamailio.port,

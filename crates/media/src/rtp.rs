@@ -1,9 +1,13 @@
-//! RTP packets on the wire (RFC 3550), through the sans-IO `rtc-rtp` codec.
+//! RTP packets on the wire (RFC 3550). We write the plain fixed header ourselves; received
+//! packets, which may carry CSRCs, extensions and padding, are read by the sans-IO `rtc-rtp`
+//! codec.
 
 use bytes::Bytes;
-use rtc_rtp::header::Header;
 use rtc_rtp::Packet;
-use rtc_shared::marshal::{Marshal, Unmarshal};
+use rtc_shared::marshal::Unmarshal;
+
+/// The fixed header: version, flags, payload type, sequence number, timestamp, SSRC.
+const HEADER_LEN: usize = 12;
 
 /// The sending side of one RTP stream: numbering and timestamps.
 pub struct RtpSender {
@@ -29,7 +33,8 @@ impl RtpSender {
     /// Writes one packet carrying `payload` into `out`, returning its length, and advances the
     /// clock by `samples` (RTP clock units).
     pub fn packetize(&mut self, payload: &[u8], samples: u32, out: &mut [u8]) -> Option<usize> {
-        let n = self.write(self.payload_type, self.first, self.timestamp, payload, out)?;
+        let n =
+            self.packetize_other(self.payload_type, self.first, self.timestamp, payload, out)?;
         self.first = false;
         self.timestamp = self.timestamp.wrapping_add(samples);
         Some(n)
@@ -45,7 +50,18 @@ impl RtpSender {
         payload: &[u8],
         out: &mut [u8],
     ) -> Option<usize> {
-        self.write(payload_type, marker, timestamp, payload, out)
+        // A fixed 12-octet header (no CSRC, no extension) written in place: this runs for every
+        // packet sent, and needs no allocation.
+        let len = HEADER_LEN + payload.len();
+        let packet = out.get_mut(..len)?;
+        packet[0] = 2 << 6;
+        packet[1] = (u8::from(marker) << 7) | (payload_type & 0x7f);
+        packet[2..4].copy_from_slice(&self.seq.to_be_bytes());
+        packet[4..8].copy_from_slice(&timestamp.to_be_bytes());
+        packet[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
+        packet[HEADER_LEN..].copy_from_slice(payload);
+        self.seq = self.seq.wrapping_add(1);
+        Some(len)
     }
 
     /// The timestamp the next audio packet will carry.
@@ -58,31 +74,6 @@ impl RtpSender {
     pub fn advance(&mut self, samples: u32) {
         self.timestamp = self.timestamp.wrapping_add(samples);
         self.first = true;
-    }
-
-    fn write(
-        &mut self,
-        payload_type: u8,
-        marker: bool,
-        timestamp: u32,
-        payload: &[u8],
-        out: &mut [u8],
-    ) -> Option<usize> {
-        let packet = Packet {
-            header: Header {
-                version: 2,
-                marker,
-                payload_type,
-                sequence_number: self.seq,
-                timestamp,
-                ssrc: self.ssrc,
-                ..Default::default()
-            },
-            payload: Bytes::copy_from_slice(payload),
-        };
-        let n = packet.marshal_to(out).ok()?;
-        self.seq = self.seq.wrapping_add(1);
-        Some(n)
     }
 }
 
@@ -132,6 +123,29 @@ mod tests {
         assert_eq!(b.seq, a.seq.wrapping_add(1));
         assert_eq!(b.timestamp, a.timestamp.wrapping_add(960));
         assert_eq!(a.ssrc, b.ssrc);
+    }
+
+    #[test]
+    fn the_first_packet_is_marked_events_keep_their_timestamp_and_small_buffers_refuse() {
+        let mut s = RtpSender::new(111, 7);
+        let mut buf = [0u8; 64];
+        let ts = s.timestamp();
+        let n = s.packetize(b"a", 960, &mut buf).expect("fits");
+        assert_eq!(buf[1] >> 7, 1, "a talkspurt starts with the marker");
+        let first = parse(&buf[..n]).expect("parses");
+        let n = s
+            .packetize_other(101, true, ts, &[1, 0x80, 0, 160], &mut buf)
+            .expect("fits");
+        let event = parse(&buf[..n]).expect("parses");
+        assert_eq!((event.payload_type, event.timestamp), (101, ts));
+        assert_eq!(event.seq, first.seq.wrapping_add(1));
+        let n = s.packetize(b"b", 960, &mut buf).expect("fits");
+        assert_eq!(buf[1] >> 7, 0, "later packets are not marked");
+        assert_eq!(
+            parse(&buf[..n]).map(|p| p.timestamp),
+            Some(ts.wrapping_add(960))
+        );
+        assert_eq!(s.packetize(&[0; 60], 960, &mut buf), None);
     }
 
     #[test]

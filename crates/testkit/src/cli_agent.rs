@@ -1,6 +1,7 @@
 //! `switchboard-cli agent` as a child process: stdin commands in, JSON-line events out.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::Duration;
@@ -64,6 +65,20 @@ impl CliAgent {
     pub fn wait(&mut self, event: &str, secs: u64) -> Value {
         self.events
             .wait_for("event", event, Duration::from_secs(secs))
+    }
+
+    /// Whether the agent has emitted `event` at any point so far (what has arrived included).
+    pub fn has_seen(&mut self, event: &str) -> bool {
+        self.events.has_seen("event", event)
+    }
+
+    /// Waits for `ready` and returns the address the agent takes SIP on.
+    pub fn wait_ready(&mut self) -> SocketAddr {
+        let ready = self.wait("ready", 10);
+        ready["local"]
+            .as_str()
+            .and_then(|l| l.parse().ok())
+            .unwrap_or_else(|| panic!("ready names no address: {ready}"))
     }
 
     pub fn id(&self) -> u32 {

@@ -33,6 +33,18 @@ impl JsonLines {
         }
     }
 
+    /// Takes in everything that has arrived, without waiting, and says whether any object
+    /// seen so far has `key` equal to `value`. For checking that something did *not* happen:
+    /// `seen` alone holds only what earlier waits read.
+    pub fn has_seen(&mut self, key: &str, value: &str) -> bool {
+        while let Ok(v) = self.rx.try_recv() {
+            self.seen.push(v);
+        }
+        self.seen
+            .iter()
+            .any(|v| v.get(key).and_then(Value::as_str) == Some(value))
+    }
+
     /// Waits for the next object whose `key` is `value`, passing over others.
     pub fn wait_for(&mut self, key: &str, value: &str, timeout: Duration) -> Value {
         let deadline = Instant::now() + timeout;
