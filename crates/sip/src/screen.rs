@@ -65,7 +65,7 @@ impl Screen {
         let Some(msg) = WireMessage::split(datagram) else {
             return drop("not a SIP message");
         };
-        let from_trunk = self.policy.trunk.contains(&source.ip());
+        let from_trunk = self.policy.is_trunk(source.ip());
         let method = msg.method().map(str::to_owned);
         let answerable = from_trunk && method.as_deref().is_some_and(|m| m != "ACK");
         let checked = match grammar::check(&msg) {
@@ -91,7 +91,7 @@ impl Screen {
             let why = format!("{method} from {} outside the trunk", source.ip());
             return self.answer(&msg, source, 403, why, &[], tag);
         }
-        match refusal(&msg, &checked, method, uri, &self.policy) {
+        match refusal(&msg, &checked, method, uri, &self.policy, source) {
             Some(Refusal { status, why, extra }) => {
                 self.answer(&msg, source, status, why, &extra, tag)
             }
@@ -139,6 +139,7 @@ fn refusal(
     method: &str,
     uri: &str,
     policy: &TrustPolicy,
+    source: SocketAddr,
 ) -> Option<Refusal> {
     let allow = ("Allow", ALLOW.join(", "));
     if !ALLOW.contains(&method) {
@@ -165,11 +166,11 @@ fn refusal(
     if method == "INVITE" && !accepts_sdp(msg) {
         return refuse(406, "the caller accepts no SDP answer");
     }
-    let user = sip_user(uri);
-    if user.is_some_and(|u| u != policy.local_user) {
-        return refuse(404, "Request-URI is not our address");
+    // The source is the trunk by now: what is left to refuse is a Request-URI not ours.
+    match policy.admit(source.ip(), sip_user(uri)) {
+        Ok(()) => None,
+        Err(r) => refuse(r.status(), "Request-URI is not our address"),
     }
-    None
 }
 
 fn unsupported_options(msg: &WireMessage) -> Vec<String> {

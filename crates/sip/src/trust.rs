@@ -41,8 +41,13 @@ impl TrustPolicy {
         }
     }
 
+    /// Whether `source` is one of the trunk's addresses.
+    pub fn is_trunk(&self, source: IpAddr) -> bool {
+        self.trunk.contains(&source)
+    }
+
     pub fn admit(&self, source: IpAddr, request_user: Option<&str>) -> Result<(), Refusal> {
-        if !self.trunk.contains(&source) {
+        if !self.is_trunk(source) {
             return Err(Refusal::UntrustedSource(source));
         }
         match request_user {
