@@ -33,16 +33,31 @@ pub enum Command {
 
 #[derive(Args)]
 pub struct Account {
-    /// The trunk, as sip:HOST[:PORT].
+    /// The trunk, as sip:HOST[:PORT][;transport=udp|tcp|tls] or sips:HOST[:PORT]; a host
+    /// without a port is looked up by DNS SRV.
     #[arg(long)]
     pub registrar: String,
+    /// Another trunk address, tried when the ones before it fail (repeatable, in order).
+    #[arg(long, value_name = "URI")]
+    pub alternate: Vec<String>,
+    /// Our address-of-record's domain, when it is not the registrar's host.
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// PEM file of the certificate authorities a TLS trunk must chain to (default: the
+    /// system's store).
+    #[arg(long, value_name = "FILE.pem")]
+    pub tls_roots: Option<PathBuf>,
+    /// A name server to locate the trunk with (repeatable; default: the system's).
+    #[arg(long, value_name = "IP")]
+    pub dns: Vec<std::net::IpAddr>,
     #[arg(long)]
     pub user: String,
     /// Name of the environment variable holding the password (never the password itself).
     #[arg(long, value_name = "VAR")]
     pub password_env: Option<String>,
-    #[arg(long, value_enum, default_value_t = TransportArg::Udp)]
-    pub transport: TransportArg,
+    /// The transport for every trunk URI that names none (default: UDP, or as DNS says).
+    #[arg(long, value_enum)]
+    pub transport: Option<TransportArg>,
     /// Local address to bind for SIP (default: the interface facing the registrar, any port).
     #[arg(long)]
     pub bind: Option<SocketAddr>,

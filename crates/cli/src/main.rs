@@ -4,12 +4,12 @@ mod args;
 
 use std::io::Write;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Parser;
 use switchboard_desk::snapshot::CallPhase;
 use switchboard_desk::{
     AccountConfig, AudioInput, AudioOutput, CallId, Engine, EngineConfig, EngineEvent, Password,
-    Snapshot,
+    Snapshot, Transport,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -49,11 +49,18 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn engine_config(account: &Account) -> anyhow::Result<EngineConfig> {
-    if !matches!(account.transport, TransportArg::Udp) {
-        bail!("only --transport udp is available in this build; TCP and TLS arrive with the SIP endpoint work");
-    }
-    let registrar = switchboard_desk::settings::registrar_addr(&account.registrar)
+    let mut trunk = switchboard_desk::settings::trunk_uris(&account.registrar, &account.alternate)
         .map_err(anyhow::Error::msg)?;
+    if let Some(transport) = account.transport {
+        let transport = match transport {
+            TransportArg::Udp => Transport::Udp,
+            TransportArg::Tcp => Transport::Tcp,
+            TransportArg::Tls => Transport::Tls,
+        };
+        for uri in trunk.iter_mut().filter(|u| u.transport.is_none()) {
+            uri.transport = Some(transport);
+        }
+    }
     let password = match &account.password_env {
         Some(var) => std::env::var(var).with_context(|| {
             format!("environment variable {var} (from --password-env) is not set")
@@ -61,7 +68,10 @@ fn engine_config(account: &Account) -> anyhow::Result<EngineConfig> {
         None => String::new(),
     };
     let mut config = AccountConfig::new(account.user.clone());
-    config.registrar = Some(registrar);
+    config.trunk = trunk;
+    config.domain = account.domain.clone();
+    config.tls_roots = account.tls_roots.clone();
+    config.dns_servers = account.dns.clone();
     config.password = Password::new(password);
     config.keepalive = std::time::Duration::from_secs(account.keepalive.max(1));
     if let Some(bind) = account.bind {

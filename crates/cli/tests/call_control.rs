@@ -223,9 +223,12 @@ fn consult_then_complete_leaves_the_customer_with_the_expert() {
     lab.agent.send(&format!("consult {target}"));
     let started = lab.agent.wait("consult_started", 5);
     let consult = str_of(&started, "consult").to_owned();
-    lab.agent.wait("held", 10);
     let answered = lab.agent.wait("answered", 10);
     assert_eq!(str_of(&answered, "call"), consult, "{answered}");
+    // The customer's hold and the expert's answer race: either may be reported first.
+    if !lab.agent.has_seen("held") {
+        lab.agent.wait("held", 10);
+    }
     expert.wait_event("CALL_ESTABLISHED", Duration::from_secs(5));
 
     lab.agent.send("complete");

@@ -29,7 +29,7 @@ fn keys_go_as_sip_info_when_the_peer_offers_no_telephone_event() {
     );
     agent.wait("registered", 10);
 
-    // sipp listens on 127.0.0.1, the trunk's address: the agent takes answers only from there.
+    // The call goes out through the trunk, which relays it to sipp and stays in its path.
     let port = switchboard_testkit::net::free_port();
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/info_dtmf_uas.xml");
     let mut phone = Command::new(&sipp)

@@ -65,7 +65,7 @@ impl Engine {
     ) -> Result<(Self, mpsc::UnboundedReceiver<EngineEvent>), DeskError> {
         let practice = if config.practice {
             let line = PracticeLine::start().await?;
-            config.account.registrar = None;
+            config.account.trunk.clear();
             config.account.trusted_peer = Some(line.local_addr());
             Some(line)
         } else {

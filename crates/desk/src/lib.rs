@@ -18,4 +18,4 @@ pub use settings::{Settings, SettingsError};
 pub use snapshot::{CallView, RegistrationView, Snapshot};
 
 pub use switchboard_media::{AudioInput, AudioOutput, MediaStats};
-pub use switchboard_sip::{AccountConfig, CallId, EndReason, Password};
+pub use switchboard_sip::{AccountConfig, CallId, EndReason, Password, Transport, TrunkUri};

@@ -1,11 +1,11 @@
 //! The user's settings file (TOML). Machine policy layers over it later; for now it says which
 //! trunk to use, and without one the app runs the practice line.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use switchboard_sip::{AccountConfig, Password};
+use switchboard_sip::{AccountConfig, Password, TrunkUri};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {reason}")]
@@ -39,8 +39,20 @@ impl Default for AgentSettings {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct TrunkSettings {
-    /// `sip:HOST[:PORT]`
+    /// `sip:HOST[:PORT][;transport=udp|tcp|tls]` or `sips:HOST[:PORT]`; a host without a
+    /// port is looked up by DNS SRV.
     pub registrar: String,
+    /// More trunk addresses, tried in order when the registrar does not answer (or is busy).
+    #[serde(default)]
+    pub alternates: Vec<String>,
+    /// Our address-of-record's domain, when it is not the registrar's host.
+    pub domain: Option<String>,
+    /// PEM file of the certificate authorities a TLS trunk must chain to (default: the
+    /// system's store).
+    pub tls_roots: Option<PathBuf>,
+    /// Name servers to locate the trunk with (default: the system's).
+    #[serde(default)]
+    pub dns_servers: Vec<IpAddr>,
     pub user: String,
     pub display_name: Option<String>,
     /// Environment variable holding the password. The OS keychain replaces this with the
@@ -79,7 +91,10 @@ impl TrunkSettings {
             reason,
         };
         let mut account = AccountConfig::new(self.user.clone());
-        account.registrar = Some(registrar_addr(&self.registrar).map_err(err)?);
+        account.trunk = trunk_uris(&self.registrar, &self.alternates).map_err(err)?;
+        account.domain = self.domain.clone();
+        account.tls_roots = self.tls_roots.clone();
+        account.dns_servers = self.dns_servers.clone();
         account.display_name = self.display_name.clone();
         account.bind = SocketAddr::from(([0, 0, 0, 0], 0));
         if let Some(var) = &self.password_env {
@@ -94,27 +109,12 @@ impl TrunkSettings {
     }
 }
 
-/// `sip:HOST[:PORT]` to a socket address (A/AAAA lookup; SRV comes with the SIP endpoint work).
-pub fn registrar_addr(uri: &str) -> Result<SocketAddr, String> {
-    let rest = uri
-        .strip_prefix("sip:")
-        .ok_or_else(|| format!("registrar {uri:?} must be a sip: URI"))?;
-    let hostport = rest.split([';', '?']).next().unwrap_or_default();
-    let hostport = hostport.rsplit('@').next().unwrap_or_default();
-    if hostport.is_empty() {
-        return Err(format!("registrar {uri:?} has no host"));
-    }
-    let bracketed_v6 = hostport.starts_with('[') && hostport.ends_with(']');
-    let with_port = if bracketed_v6 || !hostport.contains(':') {
-        format!("{hostport}:5060")
-    } else {
-        hostport.to_owned()
-    };
-    with_port
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve registrar {uri:?}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("registrar {uri:?} resolves to no address"))
+/// The registrar first, then the alternates, each a trunk URI.
+pub fn trunk_uris(registrar: &str, alternates: &[String]) -> Result<Vec<TrunkUri>, String> {
+    std::iter::once(registrar)
+        .chain(alternates.iter().map(String::as_str))
+        .map(TrunkUri::parse)
+        .collect()
 }
 
 #[cfg(test)]
@@ -122,21 +122,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn registrar_uris_resolve_with_default_port() {
-        assert_eq!(
-            registrar_addr("sip:127.0.0.1:5080"),
-            Ok("127.0.0.1:5080".parse().expect("a"))
-        );
-        assert_eq!(
-            registrar_addr("sip:127.0.0.1"),
-            Ok("127.0.0.1:5060".parse().expect("a"))
-        );
-        assert_eq!(
-            registrar_addr("sip:[::1]"),
-            Ok("[::1]:5060".parse().expect("a"))
-        );
-        assert!(registrar_addr("127.0.0.1:5060").is_err());
-        assert!(registrar_addr("sip:").is_err());
+    fn the_registrar_comes_first_then_the_alternates() {
+        let uris = trunk_uris("sip:127.0.0.1:5080", &["sips:trunk.test".into()]).expect("valid");
+        let shown: Vec<String> = uris.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["sip:127.0.0.1:5080", "sips:trunk.test"]);
+        let bad = trunk_uris("sip:127.0.0.1", &["127.0.0.1:5060".into()]).expect_err("bad");
+        assert!(bad.contains("127.0.0.1:5060"), "{bad}");
+        assert!(trunk_uris("sip:", &[]).is_err());
     }
 
     #[test]
@@ -191,10 +183,8 @@ mod tests {
         .expect("write");
         let s = Settings::load(&good).expect("valid");
         let account = s.trunk.expect("trunk").account().expect("account");
-        assert_eq!(
-            account.registrar,
-            Some("127.0.0.1:5070".parse().expect("a"))
-        );
+        let trunk: Vec<String> = account.trunk.iter().map(ToString::to_string).collect();
+        assert_eq!(trunk, ["sip:127.0.0.1:5070"]);
         std::fs::remove_dir_all(&dir).ok();
     }
 }

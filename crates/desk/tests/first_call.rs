@@ -21,7 +21,7 @@ async fn next(events: &mut UnboundedReceiver<EngineEvent>, secs: u64) -> EngineE
 
 fn account(registrar: SocketAddr, password: &str) -> AccountConfig {
     let mut a = AccountConfig::new("agent1");
-    a.registrar = Some(registrar);
+    a.trunk = vec![switchboard_desk::TrunkUri::parse(&format!("sip:{registrar}")).expect("uri")];
     a.password = Password::new(password);
     a
 }

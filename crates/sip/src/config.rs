@@ -1,8 +1,11 @@
 //! What one SIP account needs, handed over by value from the desk's configuration.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
+
+use crate::trunk_uri::TrunkUri;
 
 /// A password that never shows in `Debug` output or logs.
 #[derive(Clone, Default)]
@@ -26,10 +29,17 @@ impl fmt::Debug for Password {
 
 #[derive(Debug, Clone)]
 pub struct AccountConfig {
-    /// The trunk: registrar and the only party allowed to send us calls. `None` runs without
-    /// registering (practice mode), trusting only `trusted_peer`.
-    pub registrar: Option<SocketAddr>,
-    /// Domain for our address-of-record; the registrar's address when not set.
+    /// The trunk, in order of preference: registrar, outbound proxy and the only party allowed
+    /// to send us calls. Each URI may stand for several targets (DNS SRV); when one fails
+    /// (timeout, transport error, 503) the next is tried. Empty runs without registering
+    /// (practice mode), trusting only `trusted_peer`.
+    pub trunk: Vec<TrunkUri>,
+    /// Name servers for locating the trunk; the system's when empty.
+    pub dns_servers: Vec<IpAddr>,
+    /// PEM file of the certificate authorities a TLS trunk's certificate must chain to; the
+    /// system's store when not set.
+    pub tls_roots: Option<PathBuf>,
+    /// Domain for our address-of-record; the first trunk URI's host (and port) when not set.
     pub domain: Option<String>,
     pub user: String,
     /// Shown to the people we call.
@@ -52,7 +62,9 @@ pub struct AccountConfig {
 impl AccountConfig {
     pub fn new(user: impl Into<String>) -> Self {
         Self {
-            registrar: None,
+            trunk: Vec::new(),
+            dns_servers: Vec::new(),
+            tls_roots: None,
             domain: None,
             user: user.into(),
             display_name: None,

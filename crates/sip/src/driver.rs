@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
 use rsipstack::dialog::authenticate::Credential;
@@ -13,9 +13,9 @@ use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::dialog::registration::Registration;
 use rsipstack::sip::{Header, Response, StatusCode, Uri};
-use rsipstack::transaction::endpoint::Endpoint;
+use rsipstack::transaction::endpoint::{Endpoint, TransportEventInspector};
 use rsipstack::transport::udp::UdpConnection;
-use rsipstack::transport::TransportLayer;
+use rsipstack::transport::{TransportEvent, TransportLayer};
 use rsipstack::EndpointBuilder;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -26,6 +26,7 @@ use crate::dtmf_relay;
 use crate::error::SipError;
 use crate::event::{CallId, EndReason, SipEvent};
 use crate::incoming::serve_incoming;
+use crate::locate::{locate, Target};
 use crate::random::random_u64;
 use crate::register_loop::keep_registered;
 use crate::replaces::Replaces;
@@ -51,6 +52,9 @@ pub(crate) struct Shared {
     pub(crate) local: SocketAddr,
     pub(crate) dialogs: Arc<DialogLayer>,
     pub(crate) state_tx: DialogStateSender,
+    /// The screen in front of the UDP socket; its trust policy follows the trunk's targets.
+    screen: Arc<RwLock<Screen>>,
+    trunk: Mutex<TrunkView>,
     calls: Mutex<HashMap<CallId, InviteDialog>>,
     /// Calls we ended ourselves, so their termination reads as a local hangup.
     ended_locally: Mutex<HashMap<CallId, EndReason>>,
@@ -63,32 +67,67 @@ pub(crate) struct Shared {
     events: mpsc::UnboundedSender<SipEvent>,
 }
 
+/// The trunk as the registration loop last chose it.
+#[derive(Default)]
+struct TrunkView {
+    targets: Vec<Target>,
+    current: usize,
+    /// Our Contact on the current flow (a TCP or TLS connection has its own local address).
+    contact: Option<Uri>,
+}
+
+/// Tells the registration loop that a stream flow closed (the far end's address).
+struct FlowWatch(mpsc::UnboundedSender<SocketAddr>);
+
+#[async_trait::async_trait]
+impl TransportEventInspector for FlowWatch {
+    async fn handle(&self, event: TransportEvent) -> Option<TransportEvent> {
+        if let TransportEvent::Closed(connection) = &event {
+            let remote = connection
+                .get_remote_addr()
+                .map(|a| a.get_socketaddr().ok());
+            if let Some(Some(remote)) = remote {
+                let _ = self.0.send(remote);
+            }
+        }
+        Some(event)
+    }
+}
+
 impl SipAgent {
-    /// Binds the transport, starts the stack and, with a registrar, the registration loop.
+    /// Locates the trunk, binds the transport, starts the stack and, with a trunk, the
+    /// registration loop.
     pub async fn start(
         config: AccountConfig,
     ) -> Result<(Self, mpsc::UnboundedReceiver<SipEvent>), SipError> {
         let cancel = CancellationToken::new();
-        let bind = match config.registrar {
+        let targets = if config.trunk.is_empty() {
+            Vec::new()
+        } else {
+            locate(&config.trunk, &config.dns_servers).await?
+        };
+        let bind = match targets.first() {
             // Bind where the route to the trunk leaves, so Via, Contact and SDP are reachable.
             Some(trunk) if config.bind.ip().is_unspecified() => {
-                SocketAddr::new(local_ip_towards(trunk)?, config.bind.port())
+                SocketAddr::new(local_ip_towards(trunk.addr)?, config.bind.port())
             }
             _ => config.bind,
         };
         let transport = TransportLayer::new(cancel.child_token());
-        let screen = Screen {
-            policy: TrustPolicy::for_account(&config),
+        let screen = Arc::new(RwLock::new(Screen {
+            policy: trust_policy(&targets, &config),
             server: config.user_agent.clone(),
-        };
-        let socket = GuardedUdp::new(tokio::net::UdpSocket::bind(bind).await?, screen);
+        }));
+        let socket = GuardedUdp::new(tokio::net::UdpSocket::bind(bind).await?, screen.clone());
         let udp =
             UdpConnection::from_socket(Arc::new(socket), None, Some(cancel.child_token())).await?;
         let local = udp.get_addr().get_socketaddr()?;
         transport.add_transport(udp.into());
+        let (closed_tx, closed_rx) = mpsc::unbounded_channel();
         let endpoint = EndpointBuilder::new()
             .with_user_agent(&config.user_agent)
             .with_transport_layer(transport)
+            .with_transport_inspector(Box::new(FlowWatch(closed_tx)))
             .with_cancel_token(cancel.child_token())
             .build();
         let incoming = endpoint.incoming_transactions()?;
@@ -107,6 +146,11 @@ impl SipAgent {
             local,
             dialogs,
             state_tx,
+            screen,
+            trunk: Mutex::new(TrunkView {
+                targets,
+                ..TrunkView::default()
+            }),
             calls: Mutex::new(HashMap::new()),
             ended_locally: Mutex::new(HashMap::new()),
             offers: Mutex::new(HashMap::new()),
@@ -116,13 +160,11 @@ impl SipAgent {
         });
         tokio::spawn(serve_incoming(shared.clone(), incoming, cancel.clone()));
         tokio::spawn(follow_dialogs(shared.clone(), state_rx, cancel.clone()));
-        if let Some(registrar) = shared.config.registrar {
-            let registration = Registration::new(endpoint.inner.clone(), Some(shared.credential()));
+        if !shared.config.trunk.is_empty() {
             tokio::spawn(keep_registered(
                 shared.clone(),
                 endpoint.inner.clone(),
-                registration,
-                registrar,
+                closed_rx,
                 cancel.clone(),
             ));
         }
@@ -220,11 +262,11 @@ impl SipAgent {
             caller: shared.aor()?,
             caller_display_name: shared.config.display_name.clone(),
             callee,
-            destination: None,
+            destination: shared.current_target().map(|t| t.sip_addr()),
             contact: shared.contact()?,
             content_type: Some(SDP.into()),
             offer: Some(sdp_offer.as_bytes().to_vec()),
-            credential: shared.config.registrar.map(|_| shared.credential()),
+            credential: shared.has_trunk().then(|| shared.credential()),
             call_id: Some(call.0.clone()),
             ..Default::default()
         };
@@ -408,10 +450,9 @@ impl SipAgent {
         while !self.shared.calls().is_empty() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        if let Some(registrar) = self.shared.config.registrar {
-            let mut registration =
-                Registration::new(self.endpoint.inner.clone(), Some(self.shared.credential()));
-            if let Ok(uri) = registrar_uri(registrar) {
+        if let Some(target) = self.shared.current_target() {
+            let mut registration = self.shared.registration(&self.endpoint.inner);
+            if let Ok(uri) = parse_uri(&target.uri()) {
                 let _ = tokio::time::timeout(
                     Duration::from_secs(2),
                     registration.register(uri, Some(0)),
@@ -545,19 +586,67 @@ impl Shared {
     }
 
     fn domain(&self) -> String {
-        match (&self.config.domain, self.config.registrar) {
+        match (&self.config.domain, self.config.trunk.first()) {
             (Some(d), _) => d.clone(),
-            (None, Some(r)) => r.to_string(),
+            (None, Some(first)) => match first.port {
+                Some(port) => format!("{}:{port}", host_in_uri(&first.host)),
+                None => host_in_uri(&first.host),
+            },
             (None, None) => self.local.to_string(),
         }
+    }
+
+    pub(crate) fn has_trunk(&self) -> bool {
+        !self.config.trunk.is_empty()
+    }
+
+    fn trunk(&self) -> MutexGuard<'_, TrunkView> {
+        lock(&self.trunk)
+    }
+
+    pub(crate) fn targets(&self) -> Vec<Target> {
+        self.trunk().targets.clone()
+    }
+
+    /// The target the registration loop uses now: out-of-dialog requests go there too.
+    pub(crate) fn current_target(&self) -> Option<Target> {
+        let view = self.trunk();
+        view.targets.get(view.current).cloned()
+    }
+
+    /// Records the target in use and our Contact on its flow.
+    pub(crate) fn use_target(&self, index: usize, contact: Option<Uri>) {
+        let mut view = self.trunk();
+        view.current = index;
+        view.contact = contact;
+    }
+
+    /// A registration with our credentials and our Contact on the current flow.
+    pub(crate) fn registration(
+        &self,
+        endpoint: &rsipstack::transaction::endpoint::EndpointInnerRef,
+    ) -> Registration {
+        let mut registration = Registration::new(endpoint.clone(), Some(self.credential()));
+        if let Ok(contact) = self.contact() {
+            registration.contact = Some(rsipstack::sip::typed::Contact {
+                display_name: None,
+                uri: contact,
+                params: vec![],
+            });
+        }
+        registration
     }
 
     pub(crate) fn aor(&self) -> Result<Uri, SipError> {
         parse_uri(&format!("sip:{}@{}", self.config.user, self.domain()))
     }
 
+    /// Our Contact: on the current flow to the trunk, else our UDP socket.
     pub(crate) fn contact(&self) -> Result<Uri, SipError> {
-        parse_uri(&format!("sip:{}@{}", self.config.user, self.local))
+        match self.trunk().contact.clone() {
+            Some(contact) => Ok(contact),
+            None => parse_uri(&format!("sip:{}@{}", self.config.user, self.local)),
+        }
     }
 
     /// A full SIP URI is used as is; anything else is a user at our domain.
@@ -570,11 +659,15 @@ impl Shared {
     }
 
     pub(crate) fn trust(&self) -> TrustPolicy {
-        TrustPolicy::for_account(&self.config)
+        self.screen
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .policy
+            .clone()
     }
 }
 
-fn parse_uri(text: &str) -> Result<Uri, SipError> {
+pub(crate) fn parse_uri(text: &str) -> Result<Uri, SipError> {
     Uri::try_from(text).map_err(|e| SipError::InvalidUri {
         uri: text.to_owned(),
         reason: e.to_string(),
@@ -598,8 +691,19 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-pub(crate) fn registrar_uri(registrar: SocketAddr) -> Result<Uri, SipError> {
-    parse_uri(&format!("sip:{registrar}"))
+/// Every address the trunk may send from; without a trunk, the practice peer.
+fn trust_policy(targets: &[Target], config: &AccountConfig) -> TrustPolicy {
+    let trunk = targets.iter().map(|t| t.addr.ip());
+    let peer = config.trusted_peer.map(|p| p.ip());
+    TrustPolicy::new(trunk.chain(peer), &config.user)
+}
+
+/// A host as it stands in a URI: IPv6 in brackets.
+fn host_in_uri(host: &str) -> String {
+    match host.parse::<std::net::Ipv6Addr>() {
+        Ok(v6) => format!("[{v6}]"),
+        Err(_) => host.to_owned(),
+    }
 }
 
 /// The local address the OS would use to reach `peer` (no packet is sent).

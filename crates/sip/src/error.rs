@@ -5,6 +5,10 @@ pub enum SipError {
     InvalidUri { uri: String, reason: String },
     #[error("cannot resolve {0}")]
     Resolve(String),
+    #[error("cannot locate the trunk: {0}")]
+    TrunkNotFound(String),
+    #[error("cannot read the trunk's certificate authorities from {path}: {reason}")]
+    TlsRoots { path: String, reason: String },
     #[error("no such call")]
     NoSuchCall,
     #[error("call is not in a state that allows this")]

@@ -1,5 +1,5 @@
-//! One keepalive to the trunk: an OPTIONS outside any dialog, addressed to our own
-//! address-of-record and sent to the registrar. A trunk that still has our registration routes
+//! One keepalive to the trunk: an OPTIONS outside any dialog, addressed to our own user at
+//! the target we registered to. A trunk that still has our registration routes
 //! it back to us and we answer 200; one that restarted and forgot us answers 404 (or 480, 410).
 //! A challenge is answered once with our credentials. Any other answer still shows the trunk
 //! is there; the Via it returns tells our address as the trunk saw it.
@@ -14,18 +14,18 @@ use rsipstack::sip::{Method, Response, SipMessage, Uri};
 use rsipstack::transaction::endpoint::EndpointInnerRef;
 use rsipstack::transaction::key::{TransactionKey, TransactionRole};
 use rsipstack::transaction::{make_tag, Transaction};
-use rsipstack::transport::SipAddr;
 
+use crate::locate::Target;
 use crate::trunk_link::ProbeResult;
 
 pub(crate) async fn probe(
     endpoint: &EndpointInnerRef,
-    registrar: SocketAddr,
+    target: &Target,
     aor: &Uri,
     credential: &Credential,
     timeout: Duration,
 ) -> ProbeResult {
-    match tokio::time::timeout(timeout, options(endpoint, registrar, aor, credential)).await {
+    match tokio::time::timeout(timeout, options(endpoint, target, aor, credential)).await {
         Ok(Ok(answer)) => answer,
         Ok(Err(e)) => {
             tracing::debug!("keepalive not sent: {e}");
@@ -41,11 +41,14 @@ const NOT_REGISTERED: [u16; 3] = [404, 410, 480];
 /// Sends the OPTIONS and waits for a final answer (after one challenge, if any).
 async fn options(
     endpoint: &EndpointInnerRef,
-    registrar: SocketAddr,
+    target: &Target,
     aor: &Uri,
     credential: &Credential,
 ) -> Result<ProbeResult, rsipstack::Error> {
-    let via = endpoint.get_via(None, None)?;
+    // Over TCP or TLS the Via names the connection's end, so the answer comes back on it.
+    let destination = target.sip_addr();
+    let (flow, _) = endpoint.transport_layer.lookup(&destination, None).await?;
+    let via = endpoint.get_via(Some(flow.get_addr().clone()), None)?;
     let from = FromHeader {
         display_name: None,
         uri: aor.clone(),
@@ -57,10 +60,14 @@ async fn options(
         uri: aor.clone(),
         params: vec![],
     };
-    let request = endpoint.make_request(Method::Options, aor.clone(), via, from, to, 1, None);
+    // Our user at the target's own address: every target knows itself by that name, while
+    // the AOR's domain may be one only some of them take as theirs.
+    let user = aor.user().unwrap_or_default();
+    let request_uri = Uri::try_from(target.uri().replacen("sip:", &format!("sip:{user}@"), 1))?;
+    let request = endpoint.make_request(Method::Options, request_uri, via, from, to, 1, None);
     let key = TransactionKey::from_request(&request, TransactionRole::Client)?;
     let mut tx = Transaction::new_client(key, request, endpoint.clone(), None);
-    tx.destination = Some(SipAddr::from(registrar));
+    tx.destination = Some(destination);
     tx.send().await?;
     let mut challenged = false;
     while let Some(message) = tx.receive().await {

@@ -8,47 +8,88 @@ use std::time::{Duration, Instant};
 use rsipstack::dialog::registration::Registration;
 use rsipstack::sip::{StatusCode, Uri};
 use rsipstack::transaction::endpoint::EndpointInnerRef;
+use rsipstack::transport::SipAddr;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::driver::{registrar_uri, Shared};
+use crate::driver::{parse_uri, Shared};
 use crate::event::SipEvent;
+use crate::flow;
 use crate::keepalive;
+use crate::locate::Target;
 use crate::random::random_unit;
 use crate::registration::{Outcome, RegistrationPolicy};
 use crate::trunk_link::{Action, Change, TrunkLink};
+use crate::trunk_uri::Transport;
 
 /// How long a keepalive may go unanswered before the trunk counts as gone. OPTIONS over UDP
 /// is retransmitted at 0.5 s and 1.5 s within it.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The registration in use: to which target, with which Contact.
+struct Current {
+    target: usize,
+    contact: Uri,
+    registration: Registration,
+}
+
 pub(crate) async fn keep_registered(
     shared: Arc<Shared>,
     endpoint: EndpointInnerRef,
-    mut registration: Registration,
-    registrar: SocketAddr,
+    mut closed: mpsc::UnboundedReceiver<SocketAddr>,
     cancel: CancellationToken,
 ) {
-    let span = tracing::info_span!("register", user = %shared.config.user, %registrar);
-    let (Ok(uri), Ok(aor)) = (registrar_uri(registrar), shared.aor()) else {
-        tracing::error!(parent: &span, "registrar address is not a SIP URI");
+    let span = tracing::info_span!("register", user = %shared.config.user);
+    let targets = shared.targets();
+    let Ok(aor) = shared.aor() else {
+        tracing::error!(parent: &span, "our address-of-record is not a SIP URI");
         return;
+    };
+    let roots = match tls_roots(&shared, &targets) {
+        Ok(roots) => roots,
+        Err(event) => {
+            report(&shared, &span, event, Duration::ZERO);
+            return;
+        }
     };
     let credential = shared.credential();
     let mut link = TrunkLink::new(
         Instant::now(),
         shared.config.keepalive,
         RegistrationPolicy::default(),
-    );
+    )
+    .with_targets(targets.len());
+    let mut current: Option<Current> = None;
     loop {
         let (at, action) = link.next();
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep_until(at.into()) => {}
+            Some(remote) = closed.recv() => {
+                let ours = targets.get(link.target()).is_some_and(|t| t.addr == remote);
+                if ours && link.is_registered() {
+                    link.on_flow_closed(Instant::now());
+                    let event = failed("the connection to the trunk closed".into());
+                    report(&shared, &span, event, Duration::ZERO);
+                }
+                continue;
+            }
         }
+        let Some(target) = targets.get(link.target()) else {
+            return;
+        };
         let step = async {
             match action {
                 Action::Register => {
-                    let (outcome, event) = register(&shared, &mut registration, &uri).await;
+                    let (outcome, event) = register_to(
+                        &shared,
+                        &endpoint,
+                        target,
+                        link.target(),
+                        roots.as_deref(),
+                        &mut current,
+                    )
+                    .await;
                     let now = Instant::now();
                     link.on_register(now, outcome, random_unit());
                     report(
@@ -59,37 +100,29 @@ pub(crate) async fn keep_registered(
                     );
                 }
                 Action::Probe => {
+                    flow::ping(&endpoint, target).await;
                     let result =
-                        keepalive::probe(&endpoint, registrar, &aor, &credential, PROBE_TIMEOUT)
-                            .await;
+                        keepalive::probe(&endpoint, target, &aor, &credential, PROBE_TIMEOUT).await;
                     let now = Instant::now();
                     match link.on_probe(now, result, random_unit()) {
                         Change::None => {}
                         Change::Lost => {
                             let reason = format!(
-                                "the trunk stopped answering keepalives within {} s",
+                                "the trunk at {} stopped answering keepalives within {} s",
+                                target.addr,
                                 PROBE_TIMEOUT.as_secs()
                             );
-                            let event = SipEvent::RegistrationFailed {
-                                status: None,
-                                reason,
-                                retry_in_secs: 0,
-                            };
                             report(
                                 &shared,
                                 &span,
-                                event,
+                                failed(reason),
                                 link.next().0.saturating_duration_since(now),
                             );
                         }
                         Change::Forgotten => {
-                            let event = SipEvent::RegistrationFailed {
-                                status: None,
-                                reason: "the trunk no longer knows our registration (restarted?)"
-                                    .into(),
-                                retry_in_secs: 0,
-                            };
-                            report(&shared, &span, event, Duration::ZERO);
+                            let reason =
+                                "the trunk no longer knows our registration (restarted?)".into();
+                            report(&shared, &span, failed(reason), Duration::ZERO);
                         }
                         Change::Rebound => {
                             tracing::info!(parent: &span, "our address as the trunk sees it changed: registering again");
@@ -102,6 +135,100 @@ pub(crate) async fn keep_registered(
             _ = cancel.cancelled() => return,
             _ = step => {}
         }
+    }
+}
+
+/// The roots TLS targets are verified against, read once; none when no target uses TLS.
+fn tls_roots(shared: &Shared, targets: &[Target]) -> Result<Option<Vec<u8>>, SipEvent> {
+    if !targets.iter().any(|t| t.transport == Transport::Tls) {
+        return Ok(None);
+    }
+    flow::tls_roots(shared.config.tls_roots.as_deref())
+        .map(Some)
+        .map_err(|e| failed(e.to_string()))
+}
+
+fn failed(reason: String) -> SipEvent {
+    SipEvent::RegistrationFailed {
+        status: None,
+        reason,
+        retry_in_secs: 0,
+    }
+}
+
+/// Opens the flow to `target` and registers over it, with a new registration (Call-ID) when
+/// the target or our Contact on it changed.
+async fn register_to(
+    shared: &Shared,
+    endpoint: &EndpointInnerRef,
+    target: &Target,
+    index: usize,
+    roots: Option<&[u8]>,
+    current: &mut Option<Current>,
+) -> (Outcome, SipEvent) {
+    let local = match flow::open(endpoint, target, roots).await {
+        Ok(local) => local,
+        Err(e) => {
+            let reason = format!(
+                "cannot reach the trunk at {} over {}: {}",
+                target.addr,
+                target.transport,
+                explain(&e)
+            );
+            return (Outcome::NoAnswer, failed(reason));
+        }
+    };
+    let Ok(contact) = contact_on(shared, &local, target.transport) else {
+        return (
+            Outcome::NoAnswer,
+            failed("our Contact is not a SIP URI".into()),
+        );
+    };
+    let Ok(uri) = parse_uri(&target.uri()) else {
+        return (
+            Outcome::NoAnswer,
+            failed("the trunk's address is not a SIP URI".into()),
+        );
+    };
+    let reuse = current
+        .as_ref()
+        .is_some_and(|c| c.target == index && c.contact == contact);
+    if !reuse {
+        shared.use_target(index, Some(contact.clone()));
+        *current = Some(Current {
+            target: index,
+            contact,
+            registration: shared.registration(endpoint),
+        });
+    }
+    match current.as_mut() {
+        Some(c) => register(shared, &mut c.registration, &uri).await,
+        None => (Outcome::NoAnswer, failed("no registration".into())),
+    }
+}
+
+/// Our Contact on a flow: its local address, with the transport named for TCP and TLS so
+/// the trunk sends calls back over the connection.
+fn contact_on(
+    shared: &Shared,
+    local: &SipAddr,
+    transport: Transport,
+) -> Result<Uri, crate::SipError> {
+    let user = &shared.config.user;
+    let at = &local.addr;
+    match transport {
+        Transport::Udp => parse_uri(&format!("sip:{user}@{at}")),
+        t => parse_uri(&format!("sip:{user}@{at};transport={}", t.param())),
+    }
+}
+
+/// A transport error, in words an administrator can act on.
+fn explain(error: &rsipstack::Error) -> String {
+    let text = error.to_string();
+    if text.contains("certificate") || text.contains("Certificate") {
+        format!("the trunk's TLS certificate was refused ({text})")
+    } else {
+        text
     }
 }
 

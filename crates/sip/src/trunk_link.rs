@@ -7,7 +7,13 @@
 //! silent trunk; they are addressed to our own address-of-record, so a trunk that restarted
 //! between two of them answers "not found" and we register again at once. Once the trunk is
 //! lost, cheap probes find it again within the probe cap, and only then is a REGISTER sent.
-//! Refusals (403, 503) are not loss: they back off as the policy says.
+//! Refusals (403) are not loss: they back off as the policy says.
+//!
+//! With several targets (configured, or from DNS SRV) the link also says which one to use.
+//! A target that does not answer, or answers 5xx, hands over to the next at once; a
+//! registered target that goes silent does too. Only when every target has failed in a row
+//! does the link wait: probes (or the policy's backoff for refusals), still going round the
+//! targets, so whichever comes back first is used.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -77,6 +83,10 @@ pub struct TrunkLink {
     /// "not found" to every OPTIONS for a user cannot tell us about our binding: after
     /// [`UNTRUSTED_AFTER`] such answers, "not found" counts as a plain answer.
     forgotten_at_once: u32,
+    /// How many targets there are, which one is in use, and how many failed in a row.
+    targets: usize,
+    current: usize,
+    failed_in_row: usize,
 }
 
 /// Fresh registrations "forgotten" at the first keepalive before we stop believing it.
@@ -93,7 +103,32 @@ impl TrunkLink {
             seen_as: None,
             probes_since_register: 0,
             forgotten_at_once: 0,
+            targets: 1,
+            current: 0,
+            failed_in_row: 0,
         }
+    }
+
+    /// Goes round `count` targets (at least one), starting with the first.
+    pub fn with_targets(mut self, count: usize) -> Self {
+        self.targets = count.max(1);
+        self
+    }
+
+    /// The target the next action is for (an index into the driver's list).
+    pub fn target(&self) -> usize {
+        self.current
+    }
+
+    /// Moves to the next target; true while some target has not failed in this row.
+    fn fail_over(&mut self) -> bool {
+        self.failed_in_row += 1;
+        self.current = (self.current + 1) % self.targets;
+        if self.failed_in_row < self.targets {
+            return true;
+        }
+        self.failed_in_row = 0;
+        false
     }
 
     pub fn next(&self) -> (Instant, Action) {
@@ -109,9 +144,18 @@ impl TrunkLink {
         match outcome {
             Outcome::Registered { .. } => {
                 self.probes_since_register = 0;
+                self.failed_in_row = 0;
                 let refresh_at = self.policy.next_attempt(now, outcome, draw);
                 self.state = State::Registered { refresh_at };
                 self.next = self.after_keepalive(now, refresh_at, draw);
+            }
+            Outcome::Rejected { status } if status >= 500 && self.fail_over() => {
+                self.state = State::Unregistered;
+                self.next = (now, Action::Register);
+            }
+            Outcome::NoAnswer if self.fail_over() => {
+                self.state = State::Unregistered;
+                self.next = (now, Action::Register);
             }
             Outcome::Rejected { .. } => {
                 self.state = State::Unregistered;
@@ -152,7 +196,12 @@ impl TrunkLink {
                 Change::None
             }
             (State::Registered { .. }, ProbeResult::NoAnswer) => {
-                self.lose(now, draw);
+                if self.fail_over() {
+                    self.state = State::Unregistered;
+                    self.next = (now, Action::Register);
+                } else {
+                    self.lose(now, draw);
+                }
                 Change::Lost
             }
             (State::Lost { .. }, ProbeResult::Answered { seen_as }) => {
@@ -161,12 +210,22 @@ impl TrunkLink {
                 Change::None
             }
             (State::Lost { probes }, ProbeResult::NoAnswer) => {
+                self.current = (self.current + 1) % self.targets;
                 self.state = State::Lost { probes: probes + 1 };
                 self.next = (now + probe_delay(probes + 1, draw), Action::Probe);
                 Change::None
             }
             // A probe result with no probe outstanding: nothing to do.
             (State::Unregistered, _) => Change::None,
+        }
+    }
+
+    /// The connection (TCP, TLS) to the current target closed under us: our Contact named
+    /// it, so register again at once, over a new one. If that fails, the usual hand-over.
+    pub fn on_flow_closed(&mut self, now: Instant) {
+        if self.is_registered() {
+            self.state = State::Unregistered;
+            self.next = (now, Action::Register);
         }
     }
 
@@ -329,5 +388,58 @@ mod tests {
         assert_eq!(action, Action::Register);
         assert_eq!(at - t2, Duration::from_secs(1));
         assert_eq!(link.on_probe(at, ProbeResult::NoAnswer, 0.0), Change::None);
+    }
+
+    #[test]
+    fn a_failing_target_hands_over_to_the_next_at_once_and_a_full_round_waits() {
+        let now = Instant::now();
+        let mut link =
+            TrunkLink::new(now, KEEPALIVE, RegistrationPolicy::default()).with_targets(3);
+        assert_eq!(link.target(), 0);
+        link.on_register(now, Outcome::NoAnswer, 0.5);
+        assert_eq!((link.target(), link.next()), (1, (now, Action::Register)));
+        link.on_register(now, Outcome::Rejected { status: 503 }, 0.5);
+        assert_eq!((link.target(), link.next()), (2, (now, Action::Register)));
+        // The third fails too: every target has failed in a row, so the link waits, probing.
+        link.on_register(now, Outcome::NoAnswer, 0.5);
+        let (at, action) = link.next();
+        assert_eq!(action, Action::Probe);
+        assert!(at > now, "a full round of failures must wait");
+        // Probes go round the targets; the first to answer is registered to.
+        let first = link.target();
+        link.on_probe(at, ProbeResult::NoAnswer, 0.5);
+        assert_ne!(link.target(), first);
+        let (at, _) = link.next();
+        let answering = link.target();
+        link.on_probe(at, ProbeResult::Answered { seen_as: None }, 0.5);
+        assert_eq!(
+            (link.target(), link.next()),
+            (answering, (at, Action::Register))
+        );
+        let granted = Duration::from_secs(600);
+        link.on_register(at, Outcome::Registered { granted }, 0.5);
+        assert!(link.is_registered());
+        assert_eq!(link.target(), answering);
+    }
+
+    #[test]
+    fn a_registered_target_that_goes_silent_fails_over_without_waiting() {
+        let now = Instant::now();
+        let mut link =
+            TrunkLink::new(now, KEEPALIVE, RegistrationPolicy::default()).with_targets(2);
+        link.on_register(
+            now,
+            Outcome::Registered {
+                granted: Duration::from_secs(600),
+            },
+            0.0,
+        );
+        let t = link.next().0;
+        assert_eq!(link.on_probe(t, ProbeResult::NoAnswer, 0.0), Change::Lost);
+        assert_eq!((link.target(), link.next()), (1, (t, Action::Register)));
+        // Credentials refused is not the target's fault: no hand-over, the policy's backoff.
+        link.on_register(t, Outcome::Rejected { status: 403 }, 0.0);
+        assert_eq!(link.target(), 1);
+        assert!(link.next().0 > t);
     }
 }

@@ -3,8 +3,6 @@
 
 use std::net::IpAddr;
 
-use crate::config::AccountConfig;
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustPolicy {
     /// Addresses of the trunk (registrar, SBC).
@@ -32,12 +30,17 @@ impl Refusal {
 }
 
 impl TrustPolicy {
-    /// The trunk is the registrar, or without one the configured peer.
-    pub fn for_account(config: &AccountConfig) -> Self {
-        let trunk = config.registrar.or(config.trusted_peer).map(|a| a.ip());
+    /// `trunk`: every address the trunk may send from (all its targets, or the practice peer).
+    pub fn new(trunk: impl IntoIterator<Item = IpAddr>, local_user: &str) -> Self {
+        let mut addresses: Vec<IpAddr> = Vec::new();
+        for ip in trunk {
+            if !addresses.contains(&ip) {
+                addresses.push(ip);
+            }
+        }
         Self {
-            trunk: trunk.into_iter().collect(),
-            local_user: config.user.clone(),
+            trunk: addresses,
+            local_user: local_user.to_owned(),
         }
     }
 

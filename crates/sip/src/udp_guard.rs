@@ -3,6 +3,7 @@
 //! it. rsipstack takes any socket through its `UdpSocket` seam, so this is the whole join.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use rsipstack::platform::net::UdpSocket as StackSocket;
 use tokio::net::UdpSocket;
@@ -12,11 +13,12 @@ use crate::screen::{Screen, Verdict};
 
 pub(crate) struct GuardedUdp {
     socket: UdpSocket,
-    screen: Screen,
+    /// Shared with the driver, which updates the trunk's addresses when it locates them anew.
+    screen: Arc<RwLock<Screen>>,
 }
 
 impl GuardedUdp {
-    pub(crate) fn new(socket: UdpSocket, screen: Screen) -> Self {
+    pub(crate) fn new(socket: UdpSocket, screen: Arc<RwLock<Screen>>) -> Self {
         Self { socket, screen }
     }
 }
@@ -26,7 +28,12 @@ impl StackSocket for GuardedUdp {
     async fn recv_from(&self, buf: &mut [u8]) -> rsipstack::Result<(usize, SocketAddr)> {
         loop {
             let (len, source) = self.socket.recv_from(buf).await?;
-            match self.screen.inspect(&buf[..len], source, random_u64()) {
+            let verdict = self
+                .screen
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .inspect(&buf[..len], source, random_u64());
+            match verdict {
                 Verdict::Pass { len } => return Ok((len, source)),
                 Verdict::Drop { why } => tracing::debug!(%source, "dropped: {why}"),
                 Verdict::Answer { status, why, reply } => {

@@ -3,13 +3,16 @@
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct Kamailio {
+    /// UDP and TCP.
     pub port: u16,
+    /// TLS, when started with a certificate.
+    pub tls_port: Option<u16>,
     child: Child,
     log: Arc<Mutex<String>>,
     _dir: PathBuf,
@@ -32,8 +35,22 @@ const MODULES: &[&str] = &[
     "ctl",
 ];
 
+/// A certificate and its key (PEM files) for Kamailio's TLS listener.
+pub struct TlsFiles {
+    pub certificate: PathBuf,
+    pub key: PathBuf,
+}
+
+/// How to start the trunk. `port` 0 picks a free one; TLS listens on the port after it.
+#[derive(Default)]
+pub struct Setup<'a> {
+    pub port: u16,
+    pub users: &'a [(&'a str, &'a str)],
+    pub tls: Option<&'a TlsFiles>,
+}
+
 impl Kamailio {
-    /// Starts Kamailio with these `(user, password)` accounts.
+    /// Starts Kamailio with these `(user, password)` accounts, on UDP and TCP.
     pub fn start(dir: &std::path::Path, users: &[(&str, &str)]) -> Self {
         Self::start_on(dir, crate::net::free_port(), users)
     }
@@ -41,11 +58,42 @@ impl Kamailio {
     /// Starts on a given port: a restart of a trunk that was killed, same address, empty
     /// memory (registrations are kept in memory only).
     pub fn start_on(dir: &std::path::Path, port: u16, users: &[(&str, &str)]) -> Self {
+        Self::launch(
+            dir,
+            &Setup {
+                port,
+                users,
+                tls: None,
+            },
+        )
+    }
+
+    pub fn launch(dir: &std::path::Path, setup: &Setup<'_>) -> Self {
         let binary = crate::require("kamailio", "kamailio");
+        if setup.tls.is_some() {
+            assert!(
+                Path::new(&module_dir()).join("tls.so").exists(),
+                "Kamailio's tls module is missing: run ./scripts/setup (kamailio-tls-modules)"
+            );
+        }
+        let port = match setup.port {
+            0 => crate::net::free_port_pair(),
+            p => p,
+        };
+        let tls_port = setup.tls.map(|_| port + 1);
         std::fs::create_dir_all(dir).expect("kamailio dir");
         let cfg_path = dir.join("kamailio.cfg");
         let ctl = ctl_socket(dir);
-        std::fs::write(&cfg_path, config(port, users, &ctl)).expect("write kamailio.cfg");
+        let tls_cfg = match setup.tls {
+            Some(files) => {
+                let path = dir.join("tls.cfg");
+                std::fs::write(&path, tls_config(files)).expect("write tls.cfg");
+                Some(path)
+            }
+            None => None,
+        };
+        let cfg = config(port, setup.users, &ctl, tls_port.zip(tls_cfg.as_deref()));
+        std::fs::write(&cfg_path, cfg).expect("write kamailio.cfg");
         // Its own process group: Kamailio forks workers that outlive a killed main process.
         let mut child = Command::new(binary)
             .process_group(0)
@@ -75,6 +123,7 @@ impl Kamailio {
         }
         let k = Self {
             port,
+            tls_port,
             child,
             log,
             _dir: dir.to_owned(),
@@ -89,6 +138,16 @@ impl Kamailio {
 
     pub fn uri(&self) -> String {
         format!("sip:127.0.0.1:{}", self.port)
+    }
+
+    pub fn tcp_uri(&self) -> String {
+        format!("sip:127.0.0.1:{};transport=tcp", self.port)
+    }
+
+    /// The TLS listener's URI, for a trunk started with a certificate.
+    pub fn tls_uri(&self) -> String {
+        let port = self.tls_port.expect("Kamailio was started without TLS");
+        format!("sips:127.0.0.1:{port}")
     }
 
     /// A user's address at this trunk, as phones dial it.
@@ -158,13 +217,37 @@ fn ctl_socket(dir: &std::path::Path) -> PathBuf {
     dir.join("ctl.sock")
 }
 
-fn config(port: u16, users: &[(&str, &str)], ctl: &std::path::Path) -> String {
+/// The certificate Kamailio shows; it asks none of its clients.
+fn tls_config(files: &TlsFiles) -> String {
+    format!(
+        "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n\
+         certificate = {}\nprivate_key = {}\n\n\
+         [client:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n",
+        files.certificate.display(),
+        files.key.display()
+    )
+}
+
+fn config(port: u16, users: &[(&str, &str)], ctl: &Path, tls: Option<(u16, &Path)>) -> String {
     let mpath = module_dir();
     let ctl = ctl.display();
+    // The TLS module goes first: it must set OpenSSL up before anything else uses it.
+    let tls_module = if tls.is_some() {
+        "loadmodule \"tls.so\"\n"
+    } else {
+        ""
+    };
     let modules: String = MODULES
         .iter()
         .map(|m| format!("loadmodule \"{m}.so\"\n"))
         .collect();
+    let (tls_listen, tls_param) = match tls {
+        Some((tls_port, cfg)) => (
+            format!("enable_tls=yes\nlisten=tls:127.0.0.1:{tls_port}\n"),
+            format!("modparam(\"tls\", \"config\", \"{}\")\n", cfg.display()),
+        ),
+        None => (String::new(), String::new()),
+    };
     let passwords: String = users
         .iter()
         .map(|(u, p)| format!("    if ($fU == \"{u}\") {{ $var(pw) = \"{p}\"; }}\n"))
@@ -176,10 +259,11 @@ log_stderror=yes
 children=2
 auto_aliases=no
 listen=udp:127.0.0.1:{port}
-alias="127.0.0.1:{port}"
+listen=tcp:127.0.0.1:{port}
+{tls_listen}alias="127.0.0.1:{port}"
 mpath="{mpath}/"
-{modules}
-modparam("usrloc", "db_mode", 0)
+{tls_module}{modules}
+{tls_param}modparam("usrloc", "db_mode", 0)
 modparam("ctl", "binrpc", "unix:{ctl}")
 
 request_route {{
@@ -200,6 +284,8 @@ request_route {{
         exit;
     }}
     if (is_method("INVITE")) {{ record_route(); }}
+    # Calls to addresses elsewhere go out as a gateway would send them.
+    if (uri != myself) {{ t_relay(); exit; }}
     if (!lookup("location")) {{ sl_send_reply("404", "Not Found"); exit; }}
     t_relay();
 }}

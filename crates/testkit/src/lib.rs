@@ -10,6 +10,7 @@ pub mod json_lines;
 pub mod kamailio;
 pub mod net;
 pub mod output;
+pub mod tls;
 pub mod webdriver;
 
 use std::path::PathBuf;
