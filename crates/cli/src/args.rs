@@ -47,9 +47,10 @@ pub struct Account {
     /// system's store).
     #[arg(long, value_name = "FILE.pem")]
     pub tls_roots: Option<PathBuf>,
-    /// A name server to locate the trunk with (repeatable; default: the system's).
-    #[arg(long, value_name = "IP")]
-    pub dns: Vec<std::net::IpAddr>,
+    /// A name server to locate the trunk with, IP or IP:PORT (repeatable; default: the
+    /// system's).
+    #[arg(long, value_name = "IP[:PORT]", value_parser = switchboard_desk::settings::parse_dns_server)]
+    pub dns: Vec<std::net::SocketAddr>,
     #[arg(long)]
     pub user: String,
     /// Name of the environment variable holding the password (never the password itself).

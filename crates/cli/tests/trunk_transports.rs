@@ -1,5 +1,6 @@
-//! The ways to the trunk: several targets with failover, TCP and TLS (with the certificate
-//! checked), each against real Kamailio, with a real call over the way that was chosen.
+//! The ways to the trunk: several targets with failover, found by DNS SRV (dnsmasq) or
+//! configured, TCP and TLS (with the certificate checked), each against real Kamailio, with a
+//! real call over the way that was chosen.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -7,6 +8,7 @@ use std::time::{Duration, Instant};
 use switchboard_testkit::audio;
 use switchboard_testkit::baresip::Baresip;
 use switchboard_testkit::cli_agent::CliAgent;
+use switchboard_testkit::dns::{Dns, Srv};
 use switchboard_testkit::kamailio::{Kamailio, Setup};
 use switchboard_testkit::tls::TestCa;
 
@@ -223,4 +225,56 @@ fn a_tls_trunk_with_a_certificate_we_do_not_trust_is_refused_with_a_clear_reason
             "a REGISTER went over a connection whose certificate was {what}"
         );
     }
+}
+
+#[test]
+fn a_trunk_named_by_domain_is_found_by_dns_srv_and_its_targets_used_in_priority_order() {
+    let out = switchboard_testkit::output::dir("cli_trunk_srv");
+    let primary = Kamailio::start(&out.join("primary"), USERS);
+    let standby = Kamailio::start(&out.join("standby"), USERS);
+    let loopback = "127.0.0.1".parse().expect("ip");
+    // Listed standby first: the order must come from the priorities, not the answer's order.
+    let dns = Dns::start(
+        &out.join("dns"),
+        &[
+            Srv {
+                name: "_sip._udp.trunk.test",
+                target: "sbc-b.trunk.test",
+                port: standby.port,
+                priority: 20,
+                weight: 10,
+            },
+            Srv {
+                name: "_sip._udp.trunk.test",
+                target: "sbc-a.trunk.test",
+                port: primary.port,
+                priority: 10,
+                weight: 10,
+            },
+        ],
+        &[
+            ("sbc-a.trunk.test", loopback),
+            ("sbc-b.trunk.test", loopback),
+        ],
+    );
+    let server = dns.addr.to_string();
+    let mut agent = CliAgent::register(
+        binary(),
+        "sip:trunk.test",
+        "agent1",
+        "agent-secret",
+        &["--dns", &server, "--keepalive", "1"],
+    );
+    agent.wait("registered", 10);
+    assert!(
+        primary.wait_log("saved registration of agent1", Duration::from_secs(2)),
+        "the SRV target with the lowest priority value comes first"
+    );
+    drop(primary);
+    agent.wait("registration_failed", 10);
+    agent.wait("registered", 10);
+    assert!(
+        standby.wait_log("saved registration of agent1", Duration::from_secs(1)),
+        "the next SRV target takes over"
+    );
 }

@@ -1,10 +1,11 @@
 //! The user's settings file (TOML). Machine policy layers over it later; for now it says which
 //! trunk to use, and without one the app runs the practice line.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+pub use switchboard_sip::locate::parse_dns_server;
 use switchboard_sip::{AccountConfig, Password, TrunkUri};
 
 #[derive(Debug, thiserror::Error)]
@@ -50,9 +51,9 @@ pub struct TrunkSettings {
     /// PEM file of the certificate authorities a TLS trunk must chain to (default: the
     /// system's store).
     pub tls_roots: Option<PathBuf>,
-    /// Name servers to locate the trunk with (default: the system's).
+    /// Name servers to locate the trunk with, `IP` or `IP:PORT` (default: the system's).
     #[serde(default)]
-    pub dns_servers: Vec<IpAddr>,
+    pub dns_servers: Vec<String>,
     pub user: String,
     pub display_name: Option<String>,
     /// Environment variable holding the password. The OS keychain replaces this with the
@@ -94,7 +95,12 @@ impl TrunkSettings {
         account.trunk = trunk_uris(&self.registrar, &self.alternates).map_err(err)?;
         account.domain = self.domain.clone();
         account.tls_roots = self.tls_roots.clone();
-        account.dns_servers = self.dns_servers.clone();
+        account.dns_servers = self
+            .dns_servers
+            .iter()
+            .map(|s| parse_dns_server(s))
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
         account.display_name = self.display_name.clone();
         account.bind = SocketAddr::from(([0, 0, 0, 0], 0));
         if let Some(var) = &self.password_env {

@@ -1,7 +1,7 @@
 //! What one SIP account needs, handed over by value from the desk's configuration.
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -34,8 +34,8 @@ pub struct AccountConfig {
     /// (timeout, transport error, 503) the next is tried. Empty runs without registering
     /// (practice mode), trusting only `trusted_peer`.
     pub trunk: Vec<TrunkUri>,
-    /// Name servers for locating the trunk; the system's when empty.
-    pub dns_servers: Vec<IpAddr>,
+    /// Name servers for locating the trunk (port 53 unless given); the system's when empty.
+    pub dns_servers: Vec<SocketAddr>,
     /// PEM file of the certificate authorities a TLS trunk's certificate must chain to; the
     /// system's store when not set.
     pub tls_roots: Option<PathBuf>,

@@ -5,6 +5,13 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use hickory_resolver::config::{
+    ConnectionConfig, LookupIpStrategy, NameServerConfig, ProtocolConfig, ResolverConfig,
+};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::proto::rr::RData;
+use hickory_resolver::TokioResolver;
+use rsipstack::resolver::sip_resolver::{resolve_logic, LookupSource, SrvRecord};
 use rsipstack::resolver::SipResolver;
 use rsipstack::sip::{Domain, Port};
 use rsipstack::transport::SipAddr;
@@ -43,13 +50,22 @@ impl Target {
     }
 }
 
+/// A name server as configured: `IP` (port 53), `IP:PORT` or `[IPv6]:PORT`.
+pub fn parse_dns_server(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    text.parse::<SocketAddr>()
+        .map_err(|_| format!("name server {text:?} is not IP or IP:PORT"))
+}
+
 /// Every target of every configured URI, in order, without repeats. Names that do not resolve
 /// are skipped (and logged); no target at all is an error.
-pub async fn locate(trunk: &[TrunkUri], dns: &[IpAddr]) -> Result<Vec<Target>, SipError> {
+pub async fn locate(trunk: &[TrunkUri], dns: &[SocketAddr]) -> Result<Vec<Target>, SipError> {
     let resolver = if dns.is_empty() {
-        SipResolver::new()
+        Resolver::System(SipResolver::new())
     } else {
-        SipResolver::with_nameservers(dns.to_vec())
+        Resolver::Servers(Box::new(servers(dns)?))
     };
     let mut targets: Vec<Target> = Vec::new();
     let mut failures = Vec::new();
@@ -74,7 +90,81 @@ pub async fn locate(trunk: &[TrunkUri], dns: &[IpAddr]) -> Result<Vec<Target>, S
     Ok(targets)
 }
 
-async fn locate_one(resolver: &SipResolver, uri: &TrunkUri) -> Result<Vec<Target>, String> {
+/// The system's resolver (through rsipstack), or the configured name servers.
+enum Resolver {
+    System(SipResolver),
+    Servers(Box<Servers>),
+}
+
+impl Resolver {
+    async fn lookup(
+        &self,
+        domain: &Domain,
+        port: Option<Port>,
+        transport: Option<rsipstack::sip::Transport>,
+        secure: bool,
+    ) -> Result<Vec<rsipstack::resolver::sip_resolver::Target>, String> {
+        match self {
+            Resolver::System(r) => r.lookup(domain, port, transport, secure).await,
+            Resolver::Servers(s) => {
+                resolve_logic(s.as_ref(), domain, port, transport, secure).await
+            }
+        }
+    }
+}
+
+/// Name servers given by address and port (rsipstack's own takes port 53 only).
+struct Servers(TokioResolver);
+
+fn servers(dns: &[SocketAddr]) -> Result<Servers, SipError> {
+    let mut config = ResolverConfig::default();
+    for server in dns {
+        let over = |protocol| {
+            let mut connection = ConnectionConfig::new(protocol);
+            connection.port = server.port();
+            connection
+        };
+        config.add_name_server(NameServerConfig::new(
+            server.ip(),
+            true,
+            vec![over(ProtocolConfig::Udp), over(ProtocolConfig::Tcp)],
+        ));
+    }
+    let mut builder = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default());
+    builder.options_mut().ip_strategy = LookupIpStrategy::Ipv4thenIpv6;
+    builder
+        .build()
+        .map(Servers)
+        .map_err(|e| SipError::TrunkNotFound(format!("name servers {dns:?}: {e}")))
+}
+
+#[async_trait::async_trait]
+impl LookupSource for Servers {
+    async fn lookup_srv(&self, name: &str) -> Result<Vec<SrvRecord>, String> {
+        let found = self.0.srv_lookup(name).await.map_err(|e| e.to_string())?;
+        let records = found
+            .message()
+            .all_sections()
+            .filter_map(|r| match &r.data {
+                RData::SRV(srv) => Some(SrvRecord {
+                    target: srv.target.to_string().trim_end_matches('.').to_owned(),
+                    port: srv.port,
+                    priority: srv.priority,
+                    weight: srv.weight,
+                }),
+                _ => None,
+            })
+            .collect();
+        Ok(records)
+    }
+
+    async fn lookup_a_aaaa(&self, name: &str) -> Result<Vec<IpAddr>, String> {
+        let found = self.0.lookup_ip(name).await.map_err(|e| e.to_string())?;
+        Ok(found.iter().collect())
+    }
+}
+
+async fn locate_one(resolver: &Resolver, uri: &TrunkUri) -> Result<Vec<Target>, String> {
     let name = uri.host.clone();
     if let Some(ip) = uri.ip() {
         let transport = uri.transport.unwrap_or_default();
@@ -140,5 +230,18 @@ mod tests {
         assert_eq!(found[1].addr, "[::1]:5061".parse().expect("addr"));
         assert_eq!(found[1].uri(), "sip:[::1]:5061;transport=tls");
         assert_eq!(found[1].name, "::1");
+    }
+
+    #[test]
+    fn name_servers_take_port_53_unless_given() {
+        assert_eq!(
+            parse_dns_server("10.0.0.53"),
+            Ok("10.0.0.53:53".parse().expect("a"))
+        );
+        assert_eq!(
+            parse_dns_server("[::1]:5353"),
+            Ok("[::1]:5353".parse().expect("a"))
+        );
+        assert!(parse_dns_server("ns.example").is_err());
     }
 }

@@ -6,6 +6,7 @@ pub mod baresip;
 pub mod cli_agent;
 pub mod conformance;
 pub mod desktop;
+pub mod dns;
 pub mod json_lines;
 pub mod kamailio;
 pub mod net;
