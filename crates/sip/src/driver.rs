@@ -12,16 +12,18 @@ use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::dialog::registration::Registration;
+use rsipstack::sip::SipMessage;
 use rsipstack::sip::{Header, Response, StatusCode, Uri};
-use rsipstack::transaction::endpoint::{Endpoint, TransportEventInspector};
+use rsipstack::transaction::endpoint::{Endpoint, MessageInspector, TransportEventInspector};
 use rsipstack::transport::udp::UdpConnection;
-use rsipstack::transport::{TransportEvent, TransportLayer};
+use rsipstack::transport::{SipAddr, TransportEvent, TransportLayer};
 use rsipstack::EndpointBuilder;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::AccountConfig;
 use crate::dialog_events::follow_dialogs;
+use crate::digest_spelling;
 use crate::dtmf_relay;
 use crate::error::SipError;
 use crate::event::{CallId, EndReason, SipEvent};
@@ -94,6 +96,19 @@ impl TransportEventInspector for FlowWatch {
     }
 }
 
+/// Mends the SHA-256 digest spelling between rsipstack and the wire (see [`digest_spelling`]).
+struct DigestSpelling;
+
+impl MessageInspector for DigestSpelling {
+    fn before_send(&self, message: SipMessage, _: Option<&SipAddr>) -> SipMessage {
+        digest_spelling::outgoing(message)
+    }
+
+    fn after_received(&self, message: SipMessage, _: Option<&SipAddr>) -> SipMessage {
+        digest_spelling::incoming(message)
+    }
+}
+
 impl SipAgent {
     /// Locates the trunk, binds the transport, starts the stack and, with a trunk, the
     /// registration loop.
@@ -128,6 +143,7 @@ impl SipAgent {
             .with_user_agent(&config.user_agent)
             .with_transport_layer(transport)
             .with_transport_inspector(Box::new(FlowWatch(closed_tx)))
+            .with_inspector(Box::new(DigestSpelling))
             .with_cancel_token(cancel.child_token())
             .build();
         let incoming = endpoint.incoming_transactions()?;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rsipstack::dialog::registration::Registration;
-use rsipstack::sip::{StatusCode, Uri};
+use rsipstack::sip::{Response, StatusCode, Uri};
 use rsipstack::transaction::endpoint::EndpointInnerRef;
 use rsipstack::transport::SipAddr;
 use tokio::sync::mpsc;
@@ -31,6 +31,8 @@ struct Current {
     target: usize,
     contact: Uri,
     registration: Registration,
+    /// The lifetime we ask for: ours, or the registrar's minimum once it said (423).
+    expires: u32,
 }
 
 pub(crate) async fn keep_registered(
@@ -199,10 +201,11 @@ async fn register_to(
             target: index,
             contact,
             registration: shared.registration(endpoint),
+            expires: u32::try_from(shared.config.expires.as_secs()).unwrap_or(u32::MAX),
         });
     }
     match current.as_mut() {
-        Some(c) => register(shared, &mut c.registration, &uri).await,
+        Some(c) => register(shared, &mut c.registration, &uri, &mut c.expires).await,
         None => (Outcome::NoAnswer, failed("no registration".into())),
     }
 }
@@ -232,6 +235,32 @@ fn explain(error: &rsipstack::Error) -> String {
     }
 }
 
+type Answer = Result<Result<Response, rsipstack::Error>, tokio::time::error::Elapsed>;
+
+async fn register_once(
+    shared: &Shared,
+    registration: &mut Registration,
+    uri: &Uri,
+    expires: u32,
+) -> Answer {
+    tokio::time::timeout(
+        shared.config.register_timeout,
+        registration.register(uri.clone(), Some(expires)),
+    )
+    .await
+}
+
+/// The registrar's minimum lifetime from a 423 answer.
+fn min_expires(resp: &Response) -> Option<u32> {
+    if resp.status_code.code() != 423 {
+        return None;
+    }
+    resp.headers
+        .iter()
+        .find(|h| h.name().eq_ignore_ascii_case("Min-Expires"))
+        .and_then(|h| h.value().trim().parse().ok())
+}
+
 /// Reports a registration change, with the wait before the next attempt filled in.
 fn report(shared: &Shared, span: &tracing::Span, event: SipEvent, wait: Duration) {
     let event = match event {
@@ -256,13 +285,22 @@ async fn register(
     shared: &Shared,
     registration: &mut Registration,
     uri: &Uri,
+    expires: &mut u32,
 ) -> (Outcome, SipEvent) {
-    let expires = u32::try_from(shared.config.expires.as_secs()).unwrap_or(u32::MAX);
-    let outcome = tokio::time::timeout(
-        shared.config.register_timeout,
-        registration.register(uri.clone(), Some(expires)),
-    )
-    .await;
+    let mut outcome = register_once(shared, registration, uri, *expires).await;
+    // 423 Interval Too Brief: ask again, at once, for the registrar's minimum (RFC 3261
+    // §10.2.8), and keep asking for it on refreshes.
+    if let Ok(Ok(resp)) = &outcome {
+        if let Some(min) = min_expires(resp).filter(|m| *m > *expires) {
+            tracing::info!(
+                asked = *expires,
+                min,
+                "the registrar wants a longer registration"
+            );
+            *expires = min;
+            outcome = register_once(shared, registration, uri, *expires).await;
+        }
+    }
     match outcome {
         Ok(Ok(resp)) if resp.status_code == StatusCode::OK => {
             let granted = u64::from(registration.expires());

@@ -47,6 +47,10 @@ pub struct Setup<'a> {
     pub port: u16,
     pub users: &'a [(&'a str, &'a str)],
     pub tls: Option<&'a TlsFiles>,
+    /// Registrations shorter than this are refused with 423 Interval Too Brief.
+    pub min_expires: Option<u32>,
+    /// The digest algorithm of its challenges: `MD5` (the default) or `SHA-256`.
+    pub algorithm: Option<&'a str>,
 }
 
 impl Kamailio {
@@ -63,7 +67,7 @@ impl Kamailio {
             &Setup {
                 port,
                 users,
-                tls: None,
+                ..Setup::default()
             },
         )
     }
@@ -92,7 +96,20 @@ impl Kamailio {
             }
             None => None,
         };
-        let cfg = config(port, setup.users, &ctl, tls_port.zip(tls_cfg.as_deref()));
+        let mut params = String::new();
+        if let Some(min) = setup.min_expires {
+            params.push_str(&format!(
+                "modparam(\"registrar\", \"min_expires\", {min})\n\
+                 modparam(\"registrar\", \"min_expires_mode\", 1)\n"
+            ));
+        }
+        if let Some(algorithm) = setup.algorithm {
+            params.push_str(&format!(
+                "modparam(\"auth\", \"algorithm\", \"{algorithm}\")\n"
+            ));
+        }
+        let tls = tls_port.zip(tls_cfg.as_deref());
+        let cfg = config(port, setup.users, &ctl, tls, &params);
         std::fs::write(&cfg_path, cfg).expect("write kamailio.cfg");
         // Its own process group: Kamailio forks workers that outlive a killed main process.
         let mut child = Command::new(binary)
@@ -228,7 +245,13 @@ fn tls_config(files: &TlsFiles) -> String {
     )
 }
 
-fn config(port: u16, users: &[(&str, &str)], ctl: &Path, tls: Option<(u16, &Path)>) -> String {
+fn config(
+    port: u16,
+    users: &[(&str, &str)],
+    ctl: &Path,
+    tls: Option<(u16, &Path)>,
+    params: &str,
+) -> String {
     let mpath = module_dir();
     let ctl = ctl.display();
     // The TLS module goes first: it must set OpenSSL up before anything else uses it.
@@ -263,7 +286,7 @@ listen=tcp:127.0.0.1:{port}
 {tls_listen}alias="127.0.0.1:{port}"
 mpath="{mpath}/"
 {tls_module}{modules}
-{tls_param}modparam("usrloc", "db_mode", 0)
+{tls_param}{params}modparam("usrloc", "db_mode", 0)
 modparam("ctl", "binrpc", "unix:{ctl}")
 
 request_route {{
