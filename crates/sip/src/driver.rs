@@ -54,7 +54,8 @@ pub(crate) struct Shared {
     pub(crate) local: SocketAddr,
     pub(crate) dialogs: Arc<DialogLayer>,
     pub(crate) state_tx: DialogStateSender,
-    /// The screen in front of the UDP socket; its trust policy follows the trunk's targets.
+    /// The screen in front of the UDP socket. Its trust policy is the located trunk's
+    /// addresses, behind a lock so that locating the trunk anew can update it.
     screen: Arc<RwLock<Screen>>,
     trunk: Mutex<TrunkView>,
     calls: Mutex<HashMap<CallId, InviteDialog>>,
