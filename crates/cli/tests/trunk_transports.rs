@@ -278,3 +278,47 @@ fn a_trunk_named_by_domain_is_found_by_dns_srv_and_its_targets_used_in_priority_
         "the next SRV target takes over"
     );
 }
+
+/// The trunk moves: its only SRV target dies and DNS now names another. Once every target it
+/// knew has failed, the agent locates the trunk again and registers to the new one.
+#[test]
+fn when_every_known_target_fails_the_trunk_is_located_anew() {
+    let out = switchboard_testkit::output::dir("cli_trunk_moved");
+    let old = Kamailio::start(&out.join("old"), USERS);
+    let new = Kamailio::start(&out.join("new"), USERS);
+    let loopback = "127.0.0.1".parse().expect("ip");
+    let record = |port| Srv {
+        name: "_sip._udp.trunk.test",
+        target: "sbc.trunk.test",
+        port,
+        priority: 10,
+        weight: 10,
+    };
+    let hosts = [("sbc.trunk.test", loopback)];
+    let dns = Dns::start(&out.join("dns-1"), &[record(old.port)], &hosts);
+    let server = dns.addr;
+    let mut agent = CliAgent::register(
+        binary(),
+        "sip:trunk.test",
+        "agent1",
+        "agent-secret",
+        &["--dns", &server.to_string(), "--keepalive", "1"],
+    );
+    agent.wait("registered", 10);
+    assert!(old.wait_log("saved registration of agent1", Duration::from_secs(2)));
+
+    drop(dns);
+    let _dns = Dns::start_on(
+        &out.join("dns-2"),
+        server.port(),
+        &[record(new.port)],
+        &hosts,
+    );
+    drop(old);
+    agent.wait("registration_failed", 10);
+    agent.wait("registered", 15);
+    assert!(
+        new.wait_log("saved registration of agent1", Duration::from_secs(1)),
+        "the target DNS names now took the registration"
+    );
+}

@@ -16,7 +16,7 @@ use crate::driver::{parse_uri, Shared};
 use crate::event::SipEvent;
 use crate::flow;
 use crate::keepalive;
-use crate::locate::Target;
+use crate::locate::{locate, Target};
 use crate::random::random_unit;
 use crate::registration::{Outcome, RegistrationPolicy};
 use crate::trunk_link::{Action, Change, TrunkLink};
@@ -42,12 +42,12 @@ pub(crate) async fn keep_registered(
     cancel: CancellationToken,
 ) {
     let span = tracing::info_span!("register", user = %shared.config.user);
-    let targets = shared.targets();
+    let mut targets = shared.targets();
     let Ok(aor) = shared.aor() else {
         tracing::error!(parent: &span, "our address-of-record is not a SIP URI");
         return;
     };
-    let roots = match tls_roots(&shared, &targets) {
+    let mut roots = match tls_roots(&shared, &targets) {
         Ok(roots) => roots,
         Err(event) => {
             report(&shared, &span, event, Duration::ZERO);
@@ -136,6 +136,46 @@ pub(crate) async fn keep_registered(
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = step => {}
+        }
+        if link.take_failed_round() {
+            let relocate = locate_anew(&shared, &span, &targets);
+            let found = tokio::select! {
+                _ = cancel.cancelled() => return,
+                found = relocate => found,
+            };
+            if let Some(found) = found {
+                if let Ok(new_roots) = tls_roots(&shared, &found) {
+                    roots = new_roots;
+                }
+                shared.set_targets(found.clone());
+                link.set_targets(found.len());
+                targets = found;
+                current = None;
+            }
+        }
+    }
+}
+
+/// After every target failed: the trunk's DNS records may have moved. Returns the targets
+/// when they differ from `known`; nothing for a trunk given by addresses only.
+async fn locate_anew(
+    shared: &Shared,
+    span: &tracing::Span,
+    known: &[Target],
+) -> Option<Vec<Target>> {
+    let trunk = &shared.config.trunk;
+    if trunk.iter().all(|uri| uri.ip().is_some()) {
+        return None;
+    }
+    match locate(trunk, &shared.config.dns_servers).await {
+        Ok(found) if found != known => {
+            tracing::info!(parent: span, ?found, "the trunk was located anew");
+            Some(found)
+        }
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(parent: span, "cannot locate the trunk anew: {e}");
+            None
         }
     }
 }

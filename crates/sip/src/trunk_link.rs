@@ -87,6 +87,8 @@ pub struct TrunkLink {
     targets: usize,
     current: usize,
     failed_in_row: usize,
+    /// Every target failed in a row since the driver last asked: time to locate them anew.
+    round_failed: bool,
 }
 
 /// Fresh registrations "forgotten" at the first keepalive before we stop believing it.
@@ -106,13 +108,27 @@ impl TrunkLink {
             targets: 1,
             current: 0,
             failed_in_row: 0,
+            round_failed: false,
         }
     }
 
     /// Goes round `count` targets (at least one), starting with the first.
     pub fn with_targets(mut self, count: usize) -> Self {
-        self.targets = count.max(1);
+        self.set_targets(count);
         self
+    }
+
+    /// The targets were located anew: `count` of them, tried from the first. What the link
+    /// is doing (waiting, probing) goes on; the next action is for the new first target.
+    pub fn set_targets(&mut self, count: usize) {
+        self.targets = count.max(1);
+        self.current = 0;
+        self.failed_in_row = 0;
+    }
+
+    /// Whether every target failed in a row since the last call (and forgets it).
+    pub fn take_failed_round(&mut self) -> bool {
+        std::mem::take(&mut self.round_failed)
     }
 
     /// The target the next action is for (an index into the driver's list).
@@ -128,6 +144,7 @@ impl TrunkLink {
             return true;
         }
         self.failed_in_row = 0;
+        self.round_failed = true;
         false
     }
 
@@ -441,5 +458,27 @@ mod tests {
         link.on_register(t, Outcome::Rejected { status: 403 }, 0.0);
         assert_eq!(link.target(), 1);
         assert!(link.next().0 > t);
+    }
+
+    #[test]
+    fn a_full_round_of_failures_is_reported_once_for_locating_anew() {
+        let now = Instant::now();
+        let mut link =
+            TrunkLink::new(now, KEEPALIVE, RegistrationPolicy::default()).with_targets(2);
+        link.on_register(now, Outcome::NoAnswer, 0.5);
+        assert!(
+            !link.take_failed_round(),
+            "one target of two failed: hand over, no more"
+        );
+        link.on_register(now, Outcome::NoAnswer, 0.5);
+        assert!(link.take_failed_round());
+        assert!(!link.take_failed_round(), "reported once");
+        link.set_targets(3);
+        assert_eq!(link.target(), 0);
+        assert_eq!(
+            link.next().1,
+            Action::Probe,
+            "still waiting, now for the new targets"
+        );
     }
 }

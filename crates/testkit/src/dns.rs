@@ -22,9 +22,13 @@ pub struct Srv<'a> {
 
 impl Dns {
     pub fn start(dir: &Path, srv: &[Srv<'_>], hosts: &[(&str, IpAddr)]) -> Self {
+        Self::start_on(dir, crate::net::free_port(), srv, hosts)
+    }
+
+    /// On a given port: the same name server with other records (the trunk moved).
+    pub fn start_on(dir: &Path, port: u16, srv: &[Srv<'_>], hosts: &[(&str, IpAddr)]) -> Self {
         let binary = crate::require("dnsmasq", "dnsmasq-base");
         std::fs::create_dir_all(dir).expect("dns dir");
-        let port = crate::net::free_port();
         let mut args = vec![
             "--keep-in-foreground".to_owned(),
             "--conf-file=/dev/null".to_owned(),
