@@ -3,15 +3,14 @@
 //! each key and fails its exit status on a wrong or missing one.
 
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use switchboard_testkit::cli_agent::CliAgent;
 use switchboard_testkit::kamailio::Kamailio;
+use switchboard_testkit::sipp::Sipp;
 
 #[test]
 fn keys_go_as_sip_info_when_the_peer_offers_no_telephone_event() {
-    let sipp = switchboard_testkit::require("sipp", "sip-tester");
     let out = switchboard_testkit::output::dir("cli_dtmf_info");
     let kamailio = Kamailio::start(&out.join("kamailio"), &[("agent1", "agent-secret")]);
     let speech = switchboard_testkit::audio::speech(&out, "talk", "One moment please.", 1);
@@ -30,34 +29,9 @@ fn keys_go_as_sip_info_when_the_peer_offers_no_telephone_event() {
     agent.wait("registered", 10);
 
     // The call goes out through the trunk, which relays it to sipp and stays in its path.
-    let port = switchboard_testkit::net::free_port();
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/info_dtmf_uas.xml");
-    let mut phone = Command::new(&sipp)
-        .arg("-sf")
-        .arg(&scenario)
-        .args([
-            "-i",
-            "127.0.0.1",
-            "-mi",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .args([
-            "-m",
-            "1",
-            "-timeout",
-            "30",
-            "-nostdin",
-            "-trace_err",
-            "-error_file",
-        ])
-        .arg(out.join("sipp-errors.log"))
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("run sipp");
-    // sipp needs a moment to bind before the INVITE arrives.
-    std::thread::sleep(Duration::from_millis(500));
+    let mut phone = Sipp::uas(&out, &scenario, "127.0.0.1");
+    let port = phone.port;
     agent.send(&format!("dial sip:sme@127.0.0.1:{port}"));
     agent.wait("answered", 10);
     agent.send("dtmf 12#");
@@ -69,17 +43,7 @@ fn keys_go_as_sip_info_when_the_peer_offers_no_telephone_event() {
     agent.send("hangup");
     agent.wait("ended", 10);
 
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = phone.try_wait().expect("sipp status") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "sipp did not finish");
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let errors = std::fs::read_to_string(out.join("sipp-errors.log")).unwrap_or_default();
-    assert!(
-        status.success(),
-        "sipp saw the wrong keys or none (exit {status:?}):\n{errors}"
-    );
+    phone
+        .finish(Duration::from_secs(20))
+        .expect("sipp saw every key, in order");
 }

@@ -33,6 +33,8 @@ pub struct Call {
     pub blind_fallback: Option<String>,
     /// The transfer succeeded: the call's end is its hand-over, not a hang-up.
     pub transferred: bool,
+    /// The call this one replaces (INVITE with Replaces); it ends once this is answered.
+    pub replaces: Option<CallId>,
 }
 
 impl Call {
@@ -82,6 +84,7 @@ impl Call {
             resume_after_hold: false,
             blind_fallback: None,
             transferred: false,
+            replaces: None,
         }
     }
 

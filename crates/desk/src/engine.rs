@@ -287,29 +287,8 @@ impl EngineTask {
                 from_display,
                 from_uri,
                 offer,
-            } => {
-                tracing::info!(%call, "incoming call");
-                if !self.config.call_waiting && !self.calls.is_empty() {
-                    let _ = self.agent.reject(&call, 486);
-                    self.emit(EngineEvent::RefusedBusy {
-                        caller: from_uri,
-                        display_name: from_display,
-                    });
-                    return;
-                }
-                self.emit(EngineEvent::Incoming {
-                    call: call.clone(),
-                    caller: from_uri.clone(),
-                    display_name: from_display.clone(),
-                });
-                self.calls.insert(
-                    call.clone(),
-                    Call::inbound(call.clone(), from_uri, from_display, offer),
-                );
-                if self.config.auto_answer {
-                    self.answer(&call);
-                }
-            }
+                replaces,
+            } => self.on_incoming(call, from_uri, from_display, offer, replaces),
             SipEvent::Ringing { call } => {
                 // Our own 180 on an inbound call also shows as an early dialog: report only
                 // the far end alerting on calls we placed.
@@ -354,6 +333,58 @@ impl EngineTask {
             SipEvent::TransferProgress { call, status, done } => {
                 self.on_transfer_progress(&call, status, done)
             }
+        }
+    }
+
+    fn on_incoming(
+        &mut self,
+        call: CallId,
+        caller: String,
+        display_name: Option<String>,
+        offer: String,
+        replaces: Option<CallId>,
+    ) {
+        tracing::info!(%call, ?replaces, "incoming call");
+        // A replacement takes over a call the agent already has: never busy, never ringing.
+        let replaces = replaces.filter(|old| self.calls.contains_key(old));
+        if replaces.is_none() && !self.config.call_waiting && !self.calls.is_empty() {
+            let _ = self.agent.reject(&call, 486);
+            self.emit(EngineEvent::RefusedBusy {
+                caller,
+                display_name,
+            });
+            return;
+        }
+        self.emit(EngineEvent::Incoming {
+            call: call.clone(),
+            caller: caller.clone(),
+            display_name: display_name.clone(),
+            replaces: replaces.clone(),
+        });
+        let mut new = Call::inbound(call.clone(), caller, display_name, offer);
+        new.replaces = replaces.clone();
+        self.calls.insert(call.clone(), new);
+        if let Some(old) = &replaces {
+            self.take_over(old, &call);
+        }
+        if self.config.auto_answer || replaces.is_some() {
+            self.answer(&call);
+        }
+    }
+
+    /// The consultation, if it involves `old`, now involves `new`.
+    fn take_over(&mut self, old: &CallId, new: &CallId) {
+        if let Some(consult) = self.consult.as_mut() {
+            if &consult.customer == old {
+                consult.customer = new.clone();
+            }
+            if &consult.expert == old {
+                consult.expert = new.clone();
+            }
+        }
+        let consult_for = self.calls.get(old).and_then(|c| c.view.consult_for.clone());
+        if let Some(call) = self.calls.get_mut(new) {
+            call.view.consult_for = consult_for;
         }
     }
 
@@ -410,12 +441,15 @@ impl EngineTask {
         if call.view.phase != CallPhase::Ringing {
             return;
         }
-        // Answering a waiting call puts the one the agent is talking on on hold first.
+        // Answering a waiting call puts the one the agent is talking on on hold first (not
+        // the one this call replaces: that one ends).
+        let replaced = call.replaces.clone();
         let talking: Vec<CallId> = self
             .calls
             .values()
             .filter(|c| {
                 &c.view.id != id
+                    && Some(&c.view.id) != replaced.as_ref()
                     && c.view.phase == CallPhase::Connected
                     && !c.view.held
                     && c.hold_change.is_none()

@@ -30,6 +30,9 @@ pub enum EngineEvent {
         call: CallId,
         caller: String,
         display_name: Option<String>,
+        /// The call this one takes over (the caller was handed to us by that call's other
+        /// party): it is answered at once, and the replaced call ends with `replaced`.
+        replaces: Option<CallId>,
     },
     /// A call arrived while the agent was busy and call waiting is off: refused with 486.
     #[serde(rename_all = "camelCase")]

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::session_timer::TimerPolicy;
 use crate::trunk_uri::TrunkUri;
 
 /// A password that never shows in `Debug` output or logs.
@@ -57,6 +58,8 @@ pub struct AccountConfig {
     /// Without a registrar, the one source allowed to call us.
     pub trusted_peer: Option<SocketAddr>,
     pub user_agent: String,
+    /// Session timers (RFC 4028): the interval we ask for and the least we accept.
+    pub session_timer: TimerPolicy,
 }
 
 impl AccountConfig {
@@ -75,6 +78,7 @@ impl AccountConfig {
             keepalive: Duration::from_secs(15),
             trusted_peer: None,
             user_agent: concat!("Switchboard/", env!("CARGO_PKG_VERSION")).into(),
+            session_timer: TimerPolicy::default(),
         }
     }
 }

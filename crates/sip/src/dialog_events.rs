@@ -3,6 +3,7 @@
 //! handed to the layer above to answer.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use rsipstack::dialog::dialog::{
     DialogState, DialogStateReceiver, TerminatedReason, TransactionHandle,
@@ -14,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::driver::Shared;
 use crate::event::{CallId, EndReason, SipEvent};
+use crate::session_refresh::too_small;
 use crate::{dtmf_relay, sipfrag};
 
 pub(crate) async fn follow_dialogs(
@@ -34,6 +36,8 @@ async fn on_dialog_state(shared: &Arc<Shared>, state: DialogState) {
     match state {
         DialogState::Early(id, _) => shared.emit(SipEvent::Ringing { call: call_of(&id) }),
         DialogState::Confirmed(id, _) => shared.confirmed(&call_of(&id)),
+        // Our INVITE met 422: the INVITE's own outcome calls again or ends the call.
+        DialogState::Terminated(_, TerminatedReason::UasOther(status)) if status.code() == 422 => {}
         DialogState::Terminated(id, reason) => {
             let call = call_of(&id);
             let reason = shared
@@ -77,9 +81,15 @@ async fn on_offer(
         reply(&handle, StatusCode::RequestPending).await;
         return;
     }
+    if let Err(min_se) = shared.sessions.on_request(&call, request) {
+        let (status, headers) = too_small(min_se);
+        let _ = handle.respond(status, Some(headers), None).await;
+        return;
+    }
     if request.body.is_empty() && !invite {
         // An UPDATE without SDP only refreshes the session (RFC 4028).
-        reply(&handle, StatusCode::OK).await;
+        let headers = shared.sessions.answered(&call, Instant::now(), None);
+        let _ = handle.respond(StatusCode::OK, Some(headers), None).await;
         return;
     }
     let offer =

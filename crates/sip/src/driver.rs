@@ -9,7 +9,6 @@ use std::time::Duration;
 use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::dialog::{DialogState, DialogStateSender, TransactionHandle};
 use rsipstack::dialog::dialog_layer::DialogLayer;
-use rsipstack::dialog::invitation::InviteOption;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::dialog::registration::Registration;
 use rsipstack::sip::SipMessage;
@@ -29,16 +28,18 @@ use crate::error::SipError;
 use crate::event::{CallId, EndReason, SipEvent};
 use crate::incoming::serve_incoming;
 use crate::locate::{locate, Target};
+use crate::outgoing::invite;
 use crate::random::random_u64;
 use crate::register_loop::keep_registered;
 use crate::replaces::Replaces;
 use crate::screen::Screen;
+use crate::session_refresh::{run_timers, Sessions};
 use crate::trust::TrustPolicy;
 use crate::udp_guard::GuardedUdp;
 
-const SDP: &str = "application/sdp";
+pub(crate) const SDP: &str = "application/sdp";
 /// RFC 3261's 64*T1: the longest a non-INVITE transaction may take.
-const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(32);
+pub(crate) const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(32);
 /// Attempts at a re-INVITE that meets 491 Request Pending (glare), each after a random wait.
 const GLARE_ATTEMPTS: usize = 3;
 
@@ -67,6 +68,10 @@ pub(crate) struct Shared {
     reinviting: Mutex<HashSet<CallId>>,
     /// Calls whose dialog has been confirmed once (later confirmations follow mid-call requests).
     confirmed: Mutex<HashSet<CallId>>,
+    /// Ringing calls that will replace another when answered (new call, replaced call).
+    replacing: Mutex<HashMap<CallId, CallId>>,
+    /// Session timers (RFC 4028) of the calls that have one.
+    pub(crate) sessions: Sessions,
     events: mpsc::UnboundedSender<SipEvent>,
 }
 
@@ -159,6 +164,8 @@ impl SipAgent {
         let (state_tx, state_rx) = dialogs.new_dialog_state_channel();
         let (events, events_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
+            sessions: Sessions::new(config.session_timer),
+            replacing: Mutex::new(HashMap::new()),
             config,
             local,
             dialogs,
@@ -177,6 +184,7 @@ impl SipAgent {
         });
         tokio::spawn(serve_incoming(shared.clone(), incoming, cancel.clone()));
         tokio::spawn(follow_dialogs(shared.clone(), state_rx, cancel.clone()));
+        tokio::spawn(run_timers(shared.clone(), cancel.clone()));
         if !shared.config.trunk.is_empty() {
             tokio::spawn(keep_registered(
                 shared.clone(),
@@ -204,10 +212,20 @@ impl SipAgent {
     /// Answers a ringing incoming call with our SDP answer.
     pub fn answer(&self, call: &CallId, sdp_answer: &str) -> Result<(), SipError> {
         let dialog = self.shared.dialog(call)?;
-        dialog.accept(
-            Some(vec![Header::ContentType(SDP.into())]),
-            Some(sdp_answer.as_bytes().to_vec()),
-        )?;
+        let mut headers = vec![Header::ContentType(SDP.into())];
+        headers.extend(self.shared.sessions.answered(
+            call,
+            std::time::Instant::now(),
+            Some(sdp_answer),
+        ));
+        dialog.accept(Some(headers), Some(sdp_answer.as_bytes().to_vec()))?;
+        // RFC 3891 §3: once the new call is answered, the one it replaces ends.
+        let replaced = lock(&self.shared.replacing).remove(call);
+        if let Some(old) = replaced {
+            if let Err(e) = self.shared.hang_up(&old, EndReason::Replaced) {
+                tracing::debug!(call = %old, "replaced call already gone: {e}");
+            }
+        }
         Ok(())
     }
 
@@ -232,93 +250,16 @@ impl SipAgent {
     /// The CANCEL or BYE transaction runs in a task of its own, bounded in time: the dialog can
     /// be torn down under it (the peer's BYE crossing ours), and no caller may wait on that.
     pub fn hangup(&self, call: &CallId) -> Result<(), SipError> {
-        let dialog = self.shared.dialog(call)?;
-        let uas = dialog.role() == rsipstack::transaction::key::TransactionRole::Server;
-        let early = matches!(
-            dialog.state(),
-            DialogState::Calling(_) | DialogState::Trying(_) | DialogState::Early(..)
-        );
-        if matches!(dialog.state(), DialogState::Terminated(..)) {
-            return Err(SipError::WrongState);
-        }
-        if early && uas {
-            return self.reject(call, 603);
-        }
-        self.shared.mark_local(call, EndReason::LocalHangup);
-        let shared = self.shared.clone();
-        let id = call.clone();
-        tokio::spawn(async move {
-            let request = async {
-                if early {
-                    dialog.cancel().await
-                } else {
-                    dialog.bye().await
-                }
-            };
-            match tokio::time::timeout(TRANSACTION_TIMEOUT, request).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::debug!(call = %id, "hang-up request: {e}"),
-                Err(_) => tracing::debug!(call = %id, "hang-up request unanswered"),
-            }
-            // A BYE we send produces no dialog event of its own; a CANCEL ends the INVITE,
-            // whose outcome also reports. Whichever comes first reports, once.
-            if !early {
-                shared.end(&id, EndReason::LocalHangup);
-            }
-        });
-        Ok(())
+        self.shared.hang_up(call, EndReason::LocalHangup)
     }
 
     /// Places a call to `target` (a SIP URI, or a user at the registrar) with our SDP offer.
     /// Progress arrives as events: `Ringing`, then `Answered` or `Ended`.
     pub fn call(&self, target: &str, sdp_offer: &str) -> Result<CallId, SipError> {
-        let shared = &self.shared;
-        let callee = shared.target_uri(target)?;
+        let callee = self.shared.target_uri(target)?;
         let call = CallId(format!("{:016x}@switchboard", random_u64()));
-        let option = InviteOption {
-            caller: shared.aor()?,
-            caller_display_name: shared.config.display_name.clone(),
-            callee,
-            destination: shared.current_target().map(|t| t.sip_addr()),
-            contact: shared.contact()?,
-            content_type: Some(SDP.into()),
-            offer: Some(sdp_offer.as_bytes().to_vec()),
-            credential: shared.has_trunk().then(|| shared.credential()),
-            call_id: Some(call.0.clone()),
-            ..Default::default()
-        };
-        let (dialog, outcome) = shared
-            .dialogs
-            .do_invite_async(option, shared.state_tx.clone())?;
-        shared.calls().insert(call.clone(), dialog);
-        let shared = shared.clone();
-        let id = call.clone();
-        tokio::spawn(async move {
-            let result = outcome.await;
-            match result {
-                Ok(Ok((_, Some(resp)))) if resp.status_code == StatusCode::OK => {
-                    let answer = String::from_utf8_lossy(&resp.body).into_owned();
-                    shared.emit(SipEvent::Answered { call: id, answer });
-                }
-                Ok(Ok((_, Some(resp)))) => {
-                    let status = resp.status_code.code();
-                    let reason = shared
-                        .local_reason(&id)
-                        .unwrap_or(EndReason::Rejected { status });
-                    shared.end(&id, reason);
-                }
-                Ok(Ok((_, None))) => shared.end(&id, EndReason::Timeout),
-                Ok(Err(e)) => {
-                    tracing::warn!(call = %id, "INVITE failed: {e}");
-                    let reason = shared.local_reason(&id).unwrap_or(EndReason::Timeout);
-                    shared.end(&id, reason);
-                }
-                Err(e) => {
-                    tracing::error!(call = %id, "INVITE task failed: {e}");
-                    shared.end(&id, EndReason::Timeout);
-                }
-            }
-        });
+        self.shared.sessions.sent_sdp(&call, sdp_offer);
+        invite(&self.shared, &call, callee, sdp_offer, None)?;
         Ok(call)
     }
 
@@ -330,18 +271,20 @@ impl SipAgent {
         if !self.shared.set_reinviting(call, true) {
             return Err(SipError::Pending);
         }
+        let mut headers = vec![Header::ContentType(SDP.into())];
+        headers.extend(self.shared.sessions.request_headers(call, None));
         let shared = self.shared.clone();
         let id = call.clone();
         tokio::spawn(async move {
             wait_for_ack(&dialog).await;
             let request = dialog.reinvite_with_glare_retry(
-                Some(vec![Header::ContentType(SDP.into())]),
-                Some(offer.into_bytes()),
+                Some(headers),
+                Some(offer.clone().into_bytes()),
                 GLARE_ATTEMPTS,
             );
             let result = tokio::time::timeout(TRANSACTION_TIMEOUT, request).await;
             shared.set_reinviting(&id, false);
-            shared.on_reinvite_result(&id, result);
+            shared.on_reinvite_result(&id, &offer, result);
         });
         Ok(())
     }
@@ -358,15 +301,17 @@ impl SipAgent {
             .offers()
             .remove(call)
             .ok_or(SipError::WrongState)?;
+        let headers = answer.as_ref().ok().map(|sdp| {
+            let mut headers = vec![Header::ContentType(SDP.into())];
+            let now = std::time::Instant::now();
+            headers.extend(self.shared.sessions.answered(call, now, Some(sdp)));
+            headers
+        });
         tokio::spawn(async move {
             let sent = match answer {
                 Ok(sdp) => {
                     handle
-                        .respond(
-                            StatusCode::OK,
-                            Some(vec![Header::ContentType(SDP.into())]),
-                            Some(sdp.into_bytes()),
-                        )
+                        .respond(StatusCode::OK, headers, Some(sdp.into_bytes()))
                         .await
                 }
                 Err(status) => handle.reply(StatusCode::from(status)).await,
@@ -488,6 +433,56 @@ impl Drop for SipAgent {
 }
 
 impl Shared {
+    /// Ends a call from our side for `reason` (see [`SipAgent::hangup`]).
+    pub(crate) fn hang_up(
+        self: &Arc<Self>,
+        call: &CallId,
+        reason: EndReason,
+    ) -> Result<(), SipError> {
+        let dialog = self.dialog(call)?;
+        let uas = dialog.role() == rsipstack::transaction::key::TransactionRole::Server;
+        let early = matches!(
+            dialog.state(),
+            DialogState::Calling(_) | DialogState::Trying(_) | DialogState::Early(..)
+        );
+        if matches!(dialog.state(), DialogState::Terminated(..)) {
+            return Err(SipError::WrongState);
+        }
+        if early && uas {
+            self.mark_local(call, EndReason::Declined);
+            dialog.reject(Some(StatusCode::Decline), None)?;
+            return Ok(());
+        }
+        self.mark_local(call, reason.clone());
+        let shared = self.clone();
+        let id = call.clone();
+        tokio::spawn(async move {
+            let request = async {
+                if early {
+                    dialog.cancel().await
+                } else {
+                    dialog.bye().await
+                }
+            };
+            match tokio::time::timeout(TRANSACTION_TIMEOUT, request).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!(call = %id, "hang-up request: {e}"),
+                Err(_) => tracing::debug!(call = %id, "hang-up request unanswered"),
+            }
+            // A BYE we send produces no dialog event of its own; a CANCEL ends the INVITE,
+            // whose outcome also reports. Whichever comes first reports, once.
+            if !early {
+                shared.end(&id, reason);
+            }
+        });
+        Ok(())
+    }
+
+    /// `call`, when answered, ends `old` (see [`SipEvent::Incoming`]).
+    pub(crate) fn will_replace(&self, call: &CallId, old: &CallId) {
+        lock(&self.replacing).insert(call.clone(), old.clone());
+    }
+
     pub(crate) fn calls(&self) -> MutexGuard<'_, HashMap<CallId, InviteDialog>> {
         lock(&self.calls)
     }
@@ -506,7 +501,7 @@ impl Shared {
     }
 
     /// Marks (or clears) our re-INVITE in flight; false if one was already marked.
-    fn set_reinviting(&self, call: &CallId, on: bool) -> bool {
+    pub(crate) fn set_reinviting(&self, call: &CallId, on: bool) -> bool {
         let mut set = lock(&self.reinviting);
         if on {
             set.insert(call.clone())
@@ -525,12 +520,16 @@ impl Shared {
     fn on_reinvite_result(
         &self,
         call: &CallId,
+        offer: &str,
         result: Result<Result<Option<Response>, rsipstack::Error>, tokio::time::error::Elapsed>,
     ) {
         let (status, reason) = match result {
             Ok(Ok(Some(resp)))
                 if resp.status_code.kind() == rsipstack::sip::StatusCodeKind::Successful =>
             {
+                self.sessions.sent_sdp(call, offer);
+                self.sessions
+                    .on_answer(call, &resp, std::time::Instant::now());
                 let answer = String::from_utf8_lossy(&resp.body).into_owned();
                 self.emit(SipEvent::Renegotiated {
                     call: call.clone(),
@@ -556,7 +555,7 @@ impl Shared {
     }
 
     /// A call that has been answered: confirmed, or answered by us and waiting for the ACK.
-    fn established(&self, call: &CallId) -> Result<InviteDialog, SipError> {
+    pub(crate) fn established(&self, call: &CallId) -> Result<InviteDialog, SipError> {
         let dialog = self.dialog(call)?;
         match dialog.state() {
             DialogState::Confirmed(..) | DialogState::WaitAck(..) => Ok(dialog),
@@ -584,6 +583,8 @@ impl Shared {
         };
         self.local_reason(call);
         self.offers().remove(call);
+        self.sessions.remove(call);
+        lock(&self.replacing).remove(call);
         lock(&self.confirmed).remove(call);
         self.dialogs.remove_dialog(&dialog.id());
         tracing::info!(%call, ?reason, "call ended");
@@ -629,6 +630,19 @@ impl Shared {
     pub(crate) fn current_target(&self) -> Option<Target> {
         let view = self.trunk();
         view.targets.get(view.current).cloned()
+    }
+
+    /// The trunk was located anew: new targets, and the trust policy follows them.
+    pub(crate) fn set_targets(&self, targets: Vec<Target>) {
+        let policy = trust_policy(&targets, &self.config);
+        self.screen
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .policy = policy;
+        *self.trunk() = TrunkView {
+            targets,
+            ..TrunkView::default()
+        };
     }
 
     /// Records the target in use and our Contact on its flow.

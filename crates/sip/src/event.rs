@@ -32,6 +32,11 @@ pub enum EndReason {
     Rejected { status: u16 },
     /// No answer to our requests.
     Timeout,
+    /// A call that replaced this one was answered (an INVITE with Replaces: the party was
+    /// handed to us by the other end of this call).
+    Replaced,
+    /// Neither end refreshed the session in time (RFC 4028): the far end is gone.
+    SessionExpired,
     /// We handed the call to someone else (a transfer succeeded).
     Transferred,
     /// Media could not be set up (no common codec, bad SDP).
@@ -53,6 +58,9 @@ pub enum SipEvent {
         from_display: Option<String>,
         from_uri: String,
         offer: String,
+        /// The call this one takes the place of (INVITE with Replaces, RFC 3891): answer it
+        /// at once; answering ends the replaced call.
+        replaces: Option<CallId>,
     },
     /// Our outgoing call was answered with this SDP.
     Answered {

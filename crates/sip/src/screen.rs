@@ -21,8 +21,8 @@ pub const ALLOW: [&str; 9] = [
 ];
 /// Methods we know but do not serve as a user agent on a trunk.
 const KNOWN: [&str; 5] = ["REGISTER", "SUBSCRIBE", "PUBLISH", "MESSAGE", "PRACK"];
-/// Option tags a request may require of us.
-pub const SUPPORTED: [&str; 0] = [];
+/// Option tags a request may require of us: session timers (RFC 4028) and Replaces (RFC 3891).
+pub const SUPPORTED: [&str; 2] = ["timer", "replaces"];
 /// Body types we read: SDP offers and answers, DTMF by INFO, transfer progress by NOTIFY.
 const BODY_TYPES: [&str; 4] = [
     "application/sdp",

@@ -37,12 +37,18 @@ impl JsonLines {
     /// seen so far has `key` equal to `value`. For checking that something did *not* happen:
     /// `seen` alone holds only what earlier waits read.
     pub fn has_seen(&mut self, key: &str, value: &str) -> bool {
+        self.count(key, value) > 0
+    }
+
+    /// How many objects so far (what has arrived included) have `key` equal to `value`.
+    pub fn count(&mut self, key: &str, value: &str) -> usize {
         while let Ok(v) = self.rx.try_recv() {
             self.seen.push(v);
         }
         self.seen
             .iter()
-            .any(|v| v.get(key).and_then(Value::as_str) == Some(value))
+            .filter(|v| v.get(key).and_then(Value::as_str) == Some(value))
+            .count()
     }
 
     /// Waits for the next object whose `key` is `value`, passing over others.

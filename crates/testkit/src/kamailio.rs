@@ -51,6 +51,9 @@ pub struct Setup<'a> {
     pub min_expires: Option<u32>,
     /// The digest algorithm of its challenges: `MD5` (the default) or `SHA-256`.
     pub algorithm: Option<&'a str>,
+    /// A carrier that hands calls to the trunk from this address without digest
+    /// authentication (peering by IP address, as carriers do).
+    pub carrier: Option<std::net::IpAddr>,
 }
 
 impl Kamailio {
@@ -109,7 +112,7 @@ impl Kamailio {
             ));
         }
         let tls = tls_port.zip(tls_cfg.as_deref());
-        let cfg = config(port, setup.users, &ctl, tls, &params);
+        let cfg = config(port, setup.users, &ctl, tls, &params, setup.carrier);
         std::fs::write(&cfg_path, cfg).expect("write kamailio.cfg");
         // Its own process group: Kamailio forks workers that outlive a killed main process.
         let mut child = Command::new(binary)
@@ -251,7 +254,12 @@ fn config(
     ctl: &Path,
     tls: Option<(u16, &Path)>,
     params: &str,
+    carrier: Option<std::net::IpAddr>,
 ) -> String {
+    let authenticate = match carrier {
+        Some(ip) => format!("if (is_method(\"REGISTER\") || $si != \"{ip}\") {{ route(AUTH); }}"),
+        None => "route(AUTH);".to_owned(),
+    };
     let mpath = module_dir();
     let ctl = ctl.display();
     // The TLS module goes first: it must set OpenSSL up before anything else uses it.
@@ -300,7 +308,7 @@ request_route {{
     }}
     if (is_method("CANCEL")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
     if (is_method("OPTIONS") && uri == myself && $rU == $null) {{ sl_send_reply("200", "Keepalive"); exit; }}
-    route(AUTH);
+    {authenticate}
     if (is_method("REGISTER")) {{
         if (!save("location")) {{ sl_reply_error(); }}
         xlog("L_INFO", "saved registration of $fU\n");

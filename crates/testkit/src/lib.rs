@@ -11,6 +11,7 @@ pub mod json_lines;
 pub mod kamailio;
 pub mod net;
 pub mod output;
+pub mod sipp;
 pub mod tls;
 pub mod webdriver;
 
