@@ -90,6 +90,11 @@ impl Call {
 
     pub fn connect(&mut self, media: MediaSession, now: SystemTime) {
         self.media = Some(media);
+        self.connected(now);
+    }
+
+    /// Answered, on media already running (early media).
+    pub fn connected(&mut self, now: SystemTime) {
         self.view.phase = CallPhase::Connected;
         self.view.connected_at_ms = now
             .duration_since(UNIX_EPOCH)

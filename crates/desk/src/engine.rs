@@ -300,6 +300,7 @@ impl EngineTask {
                     self.emit(EngineEvent::Ringing { call });
                 }
             }
+            SipEvent::EarlyMedia { call, answer } => self.on_early_media(&call, &answer),
             SipEvent::Answered { call, answer } => self.on_answered(&call, &answer).await,
             SipEvent::Established { .. } => {}
             SipEvent::Ended { call, reason } => {
@@ -510,30 +511,66 @@ impl EngineTask {
         })
     }
 
-    async fn on_answered(&mut self, id: &CallId, answer: &str) {
+    /// Starts the media of an outgoing call on its early SDP, receiving only: the agent hears
+    /// what the far end plays before answering, and says nothing to it yet.
+    fn on_early_media(&mut self, id: &CallId, answer: &str) {
+        let Some(call) = self.calls.get(id) else {
+            return;
+        };
+        if call.view.phase != CallPhase::Dialing {
+            return;
+        }
+        match self.start_outbound_media(id, answer, Direction::RecvOnly) {
+            Ok(()) => self.emit(EngineEvent::EarlyMedia { call: id.clone() }),
+            // Early media is a courtesy: without it the call still goes on to its answer.
+            Err(e) => tracing::warn!(call = %id, "early media not played: {e}"),
+        }
+    }
+
+    /// Reads the far end's SDP on our outgoing call and starts its media, or changes the
+    /// media already running (early media) to it. `wish` caps what we do on the stream.
+    fn start_outbound_media(
+        &mut self,
+        id: &CallId,
+        answer: &str,
+        wish: Direction,
+    ) -> Result<(), DeskError> {
         let listener = self.listener(id);
-        let Some(call) = self.calls.get_mut(id) else {
+        let call = self.calls.get_mut(id).ok_or(DeskError::NoSuchCall)?;
+        let sdp = call
+            .sdp
+            .as_mut()
+            .ok_or_else(|| DeskError::Command(format!("call {id} has no SDP of ours")))?;
+        let mut negotiated = sdp.read_answer(answer, Direction::SendRecv)?;
+        negotiated.direction = negotiated.direction.and(wish);
+        if let Some(media) = call.media.as_mut() {
+            media.renegotiate(negotiated);
+            return Ok(());
+        }
+        let socket = call
+            .socket
+            .take()
+            .ok_or_else(|| DeskError::Command(format!("call {id} has no media socket")))?;
+        let media = MediaSession::start(SessionConfig {
+            socket,
+            negotiated,
+            input: self.config.input.clone(),
+            output: self.config.output.clone(),
+            listener: Some(listener),
+        })?;
+        call.media = Some(media);
+        Ok(())
+    }
+
+    async fn on_answered(&mut self, id: &CallId, answer: &str) {
+        if !self.calls.contains_key(id) {
             return;
-        };
-        let (Some(socket), Some(sdp)) = (call.socket.take(), call.sdp.as_mut()) else {
-            return;
-        };
-        let media = sdp
-            .read_answer(answer, Direction::SendRecv)
-            .map_err(DeskError::from)
-            .and_then(|negotiated| {
-                let config = SessionConfig {
-                    socket,
-                    negotiated,
-                    input: self.config.input.clone(),
-                    output: self.config.output.clone(),
-                    listener: Some(listener),
-                };
-                MediaSession::start(config).map_err(DeskError::from)
-            });
-        match media {
-            Ok(media) => {
-                call.connect(media, SystemTime::now());
+        }
+        match self.start_outbound_media(id, answer, Direction::SendRecv) {
+            Ok(()) => {
+                if let Some(call) = self.calls.get_mut(id) {
+                    call.connected(SystemTime::now());
+                }
                 self.emit(EngineEvent::Answered { call: id.clone() });
             }
             Err(e) => {

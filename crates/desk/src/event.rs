@@ -44,6 +44,11 @@ pub enum EngineEvent {
     Ringing {
         call: CallId,
     },
+    /// An outgoing call plays the far end's early media (ringback, an announcement, an IVR)
+    /// before it is answered. The agent hears it; the microphone stays closed until the answer.
+    EarlyMedia {
+        call: CallId,
+    },
     Answered {
         call: CallId,
     },

@@ -34,7 +34,18 @@ pub(crate) async fn follow_dialogs(
 
 async fn on_dialog_state(shared: &Arc<Shared>, state: DialogState) {
     match state {
-        DialogState::Early(id, _) => shared.emit(SipEvent::Ringing { call: call_of(&id) }),
+        DialogState::Early(id, response) => {
+            let call = call_of(&id);
+            // Our own 180 on an incoming call shows here too, without a body.
+            if !response.body.is_empty() {
+                let answer = String::from_utf8_lossy(&response.body).into_owned();
+                shared.emit(SipEvent::EarlyMedia {
+                    call: call.clone(),
+                    answer,
+                });
+            }
+            shared.emit(SipEvent::Ringing { call });
+        }
         DialogState::Confirmed(id, _) => shared.confirmed(&call_of(&id)),
         // Our INVITE met 422: the INVITE's own outcome calls again or ends the call.
         DialogState::Terminated(_, TerminatedReason::UasOther(status)) if status.code() == 422 => {}

@@ -71,6 +71,12 @@ pub enum SipEvent {
     Ringing {
         call: CallId,
     },
+    /// Our outgoing call has early media (a 18x with SDP: ringback, an announcement, an IVR
+    /// before the answer); `answer` is that SDP. The 200's SDP may still change it.
+    EarlyMedia {
+        call: CallId,
+        answer: String,
+    },
     /// The dialog is confirmed (ACK received or sent).
     Established {
         call: CallId,

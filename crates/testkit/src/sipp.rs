@@ -20,6 +20,11 @@ impl Sipp {
         Self::spawn(out, scenario, ip, None, &[])
     }
 
+    /// As [`Sipp::uas`], with `[name]` keywords the scenario uses set to these values.
+    pub fn uas_with(out: &Path, scenario: &Path, ip: &str, keys: &[(&str, &str)]) -> Self {
+        Self::spawn(out, scenario, ip, None, keys)
+    }
+
     /// Places one call to `target` (`host:port`, the Request-URI's user in the scenario).
     pub fn uac(out: &Path, scenario: &Path, ip: &str, target: &str) -> Self {
         Self::spawn(out, scenario, ip, Some(target), &[])
