@@ -7,9 +7,8 @@ use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
 use std::time::Duration;
 
-use switchboard_testkit::cli_agent::CliAgent;
-use switchboard_testkit::kamailio::Kamailio;
 use switchboard_testkit::sipp::Sipp;
+use switchboard_testkit::trunk_lab::TrunkLab;
 
 /// RTP packets of the announcement, one per 20 ms.
 const ANNOUNCEMENT_PACKETS: u16 = 50;
@@ -27,22 +26,12 @@ fn announcement_packet(seq: u16) -> Vec<u8> {
 
 #[test]
 fn the_far_ends_early_media_is_played_and_the_microphone_stays_closed() {
-    let out = switchboard_testkit::output::dir("cli_early_media");
-    let kamailio = Kamailio::start(&out.join("kamailio"), &[("agent1", "agent-secret")]);
-    let tone = switchboard_testkit::audio::room_tone(&out, "room", 2, 1);
-    let mut agent = CliAgent::register(
+    let lab = TrunkLab::start(
+        "cli_early_media",
         Path::new(env!("CARGO_BIN_EXE_switchboard-cli")),
-        &kamailio.uri(),
-        "agent1",
-        "agent-secret",
-        &[
-            "--play",
-            tone.to_str().expect("utf-8 path"),
-            "--record",
-            "/dev/null",
-        ],
+        &[],
     );
-    agent.wait("registered", 10);
+    let TrunkLab { out, mut agent, .. } = lab;
 
     // The announcement comes from this socket; anything the agent sends lands on it too.
     let announcer = UdpSocket::bind("127.0.0.1:0").expect("bind the announcer");

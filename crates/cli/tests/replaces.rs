@@ -6,39 +6,18 @@
 use std::path::Path;
 use std::time::Duration;
 
-use switchboard_testkit::cli_agent::CliAgent;
-use switchboard_testkit::kamailio::{Kamailio, Setup};
 use switchboard_testkit::sipp::Sipp;
-
-/// Where the carrier hands calls to the trunk from (peering by address).
-const CARRIER: &str = "127.0.0.2";
+use switchboard_testkit::trunk_lab::{TrunkLab, CARRIER};
 
 #[test]
 fn a_transferred_customer_replaces_the_call_with_the_transferring_party() {
-    let out = switchboard_testkit::output::dir("cli_replaces");
-    let kamailio = Kamailio::launch(
-        &out.join("kamailio"),
-        &Setup {
-            users: &[("agent1", "agent-secret")],
-            carrier: Some(CARRIER.parse().expect("carrier address")),
-            ..Setup::default()
-        },
-    );
-    let tone = switchboard_testkit::audio::room_tone(&out, "room", 2, 1);
-    let mut agent = CliAgent::register(
+    let lab = TrunkLab::start(
+        "cli_replaces",
         Path::new(env!("CARGO_BIN_EXE_switchboard-cli")),
-        &kamailio.uri(),
-        "agent1",
-        "agent-secret",
-        &[
-            "--play",
-            tone.to_str().expect("utf-8 path"),
-            "--record",
-            "/dev/null",
-        ],
+        &[],
     );
-    agent.wait("registered", 10);
-    let trunk = format!("127.0.0.1:{}", kamailio.port);
+    let trunk = lab.trunk();
+    let TrunkLab { out, mut agent, .. } = lab;
     let sipp = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp");
 
     // The expert calls; the agent answers by hand (no auto-answer in this test).

@@ -8,12 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use switchboard_testkit::cli_agent::CliAgent;
-use switchboard_testkit::kamailio::{Kamailio, Setup};
 use switchboard_testkit::sipp::Sipp;
-
-/// Where the customer's carrier hands calls to the trunk from (peering by address).
-const CARRIER: &str = "127.0.0.2";
+use switchboard_testkit::trunk_lab::{TrunkLab, CARRIER};
 
 fn scenario(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -21,38 +17,19 @@ fn scenario(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn lab(test: &str) -> (PathBuf, Kamailio, CliAgent) {
-    let out = switchboard_testkit::output::dir(test);
-    let kamailio = Kamailio::launch(
-        &out.join("kamailio"),
-        &Setup {
-            users: &[("agent1", "agent-secret")],
-            carrier: Some(CARRIER.parse().expect("carrier address")),
-            ..Setup::default()
-        },
-    );
-    let tone = switchboard_testkit::audio::room_tone(&out, "room", 2, 1);
-    let mut agent = CliAgent::register(
+fn lab(test: &str) -> TrunkLab {
+    TrunkLab::start(
+        test,
         Path::new(env!("CARGO_BIN_EXE_switchboard-cli")),
-        &kamailio.uri(),
-        "agent1",
-        "agent-secret",
-        &[
-            "--auto-answer",
-            "--play",
-            tone.to_str().expect("utf-8 path"),
-            "--record",
-            "/dev/null",
-        ],
-    );
-    agent.wait("registered", 10);
-    (out, kamailio, agent)
+        &["--auto-answer"],
+    )
 }
 
 #[test]
 fn the_agent_refreshes_the_session_when_asked_to_after_a_too_short_interval() {
-    let (out, kamailio, mut agent) = lab("cli_session_timer_refresh");
-    let trunk = format!("127.0.0.1:{}", kamailio.port);
+    let lab = lab("cli_session_timer_refresh");
+    let trunk = lab.trunk();
+    let TrunkLab { out, mut agent, .. } = lab;
     let mut customer = Sipp::uac(
         &out,
         &scenario("timer_agent_refreshes.xml"),
@@ -75,8 +52,9 @@ fn the_agent_refreshes_the_session_when_asked_to_after_a_too_short_interval() {
 
 #[test]
 fn a_call_whose_far_end_stops_refreshing_ends_by_itself() {
-    let (out, kamailio, mut agent) = lab("cli_session_timer_expiry");
-    let trunk = format!("127.0.0.1:{}", kamailio.port);
+    let lab = lab("cli_session_timer_expiry");
+    let trunk = lab.trunk();
+    let TrunkLab { out, mut agent, .. } = lab;
     let mut customer = Sipp::uac(
         &out,
         &scenario("timer_customer_vanishes.xml"),
@@ -100,7 +78,10 @@ fn a_call_whose_far_end_stops_refreshing_ends_by_itself() {
 
 #[test]
 fn our_call_follows_a_422_and_answers_the_far_ends_refresh() {
-    let (out, _kamailio, mut agent) = lab("cli_session_timer_uac");
+    // Bound whole first: fields left out of a pattern on a temporary would drop (and stop
+    // the trunk) at once.
+    let lab = lab("cli_session_timer_uac");
+    let TrunkLab { out, mut agent, .. } = lab;
     let mut expert = Sipp::uas(&out, &scenario("timer_expert_uas.xml"), CARRIER);
     agent.send(&format!("dial sip:sme@{CARRIER}:{}", expert.port));
     agent.wait("answered", 15);

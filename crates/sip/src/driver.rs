@@ -461,6 +461,8 @@ impl Shared {
                 if early {
                     dialog.cancel().await
                 } else {
+                    // A UAS sends no BYE before the ACK of its 200 (RFC 3261 §15).
+                    wait_for_ack(&dialog).await;
                     dialog.bye().await
                 }
             };

@@ -11,8 +11,10 @@ pub mod json_lines;
 pub mod kamailio;
 pub mod net;
 pub mod output;
+pub mod raw_uac;
 pub mod sipp;
 pub mod tls;
+pub mod trunk_lab;
 pub mod webdriver;
 
 use std::path::PathBuf;

@@ -17,17 +17,22 @@ pub struct Sipp {
 impl Sipp {
     /// Waits for calls as `scenario` says (a UAS), on `ip` and a free port.
     pub fn uas(out: &Path, scenario: &Path, ip: &str) -> Self {
-        Self::spawn(out, scenario, ip, None, &[])
+        Self::spawn(out, scenario, ip, None, &[], 1)
     }
 
     /// As [`Sipp::uas`], with `[name]` keywords the scenario uses set to these values.
     pub fn uas_with(out: &Path, scenario: &Path, ip: &str, keys: &[(&str, &str)]) -> Self {
-        Self::spawn(out, scenario, ip, None, keys)
+        Self::spawn(out, scenario, ip, None, keys, 1)
     }
 
     /// Places one call to `target` (`host:port`, the Request-URI's user in the scenario).
     pub fn uac(out: &Path, scenario: &Path, ip: &str, target: &str) -> Self {
-        Self::spawn(out, scenario, ip, Some(target), &[])
+        Self::spawn(out, scenario, ip, Some(target), &[], 1)
+    }
+
+    /// Places `calls` calls to `target`, one after another.
+    pub fn uac_calls(out: &Path, scenario: &Path, ip: &str, target: &str, calls: u32) -> Self {
+        Self::spawn(out, scenario, ip, Some(target), &[], calls)
     }
 
     /// As [`Sipp::uac`], with `[name]` keywords the scenario uses set to these values.
@@ -38,7 +43,7 @@ impl Sipp {
         target: &str,
         keys: &[(&str, &str)],
     ) -> Self {
-        Self::spawn(out, scenario, ip, Some(target), keys)
+        Self::spawn(out, scenario, ip, Some(target), keys, 1)
     }
 
     fn spawn(
@@ -47,6 +52,7 @@ impl Sipp {
         ip: &str,
         target: Option<&str>,
         keys: &[(&str, &str)],
+        calls: u32,
     ) -> Self {
         let sipp = crate::require("sipp", "sip-tester");
         std::fs::create_dir_all(out).expect("sipp dir");
@@ -68,7 +74,15 @@ impl Sipp {
             .arg("-sf")
             .arg(scenario)
             .args(["-i", ip, "-mi", ip, "-p", &port.to_string()])
-            .args(["-m", "1", "-timeout", "120", "-nostdin"])
+            .args([
+                "-m",
+                &calls.to_string(),
+                "-l",
+                "1",
+                "-timeout",
+                "120",
+                "-nostdin",
+            ])
             .args(["-trace_err", "-error_file"])
             .arg(&errors)
             .args(["-trace_logs", "-log_file"])
