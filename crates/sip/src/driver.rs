@@ -14,6 +14,7 @@ use rsipstack::dialog::registration::Registration;
 use rsipstack::sip::SipMessage;
 use rsipstack::sip::{Header, Response, StatusCode, Uri};
 use rsipstack::transaction::endpoint::{Endpoint, MessageInspector, TransportEventInspector};
+use rsipstack::transaction::{random_text, CNONCE_LEN};
 use rsipstack::transport::udp::UdpConnection;
 use rsipstack::transport::{SipAddr, TransportEvent, TransportLayer};
 use rsipstack::EndpointBuilder;
@@ -22,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::AccountConfig;
 use crate::dialog_events::follow_dialogs;
+use crate::digest_cache::DigestCache;
 use crate::digest_spelling;
 use crate::dtmf_relay;
 use crate::error::SipError;
@@ -102,16 +104,27 @@ impl TransportEventInspector for FlowWatch {
     }
 }
 
-/// Mends the SHA-256 digest spelling between rsipstack and the wire (see [`digest_spelling`]).
-struct DigestSpelling;
+/// What every message passes at the stack's edge: our digest credentials put on before the
+/// trunk asks ([`digest_cache`]), and the SHA-256 spelling mended ([`digest_spelling`]), in
+/// that order going out and the reverse coming in.
+struct StackEdge {
+    digests: Mutex<DigestCache>,
+}
 
-impl MessageInspector for DigestSpelling {
-    fn before_send(&self, message: SipMessage, _: Option<&SipAddr>) -> SipMessage {
+impl MessageInspector for StackEdge {
+    fn before_send(&self, mut message: SipMessage, _: Option<&SipAddr>) -> SipMessage {
+        if let SipMessage::Request(request) = &mut message {
+            lock(&self.digests).on_request(request, || random_text(CNONCE_LEN));
+        }
         digest_spelling::outgoing(message)
     }
 
     fn after_received(&self, message: SipMessage, _: Option<&SipAddr>) -> SipMessage {
-        digest_spelling::incoming(message)
+        let message = digest_spelling::incoming(message);
+        if let SipMessage::Response(response) = &message {
+            lock(&self.digests).on_response(response);
+        }
+        message
     }
 }
 
@@ -149,7 +162,9 @@ impl SipAgent {
             .with_user_agent(&config.user_agent)
             .with_transport_layer(transport)
             .with_transport_inspector(Box::new(FlowWatch(closed_tx)))
-            .with_inspector(Box::new(DigestSpelling))
+            .with_inspector(Box::new(StackEdge {
+                digests: Mutex::new(DigestCache::new(&config.user, config.password.expose())),
+            }))
             .with_cancel_token(cancel.child_token())
             .build();
         let incoming = endpoint.incoming_transactions()?;

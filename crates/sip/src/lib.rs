@@ -4,6 +4,7 @@
 
 pub mod config;
 mod dialog_events;
+pub mod digest_cache;
 pub mod digest_spelling;
 pub mod driver;
 pub mod dtmf_relay;

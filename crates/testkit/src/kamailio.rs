@@ -51,6 +51,8 @@ pub struct Setup<'a> {
     pub min_expires: Option<u32>,
     /// The digest algorithm of its challenges: `MD5` (the default) or `SHA-256`.
     pub algorithm: Option<&'a str>,
+    /// Counts nonce uses (`nonce_count`): a nonce is taken again only with a higher nc.
+    pub nonce_count: bool,
     /// A carrier that hands calls to the trunk from this address without digest
     /// authentication (peering by IP address, as carriers do).
     pub carrier: Option<std::net::IpAddr>,
@@ -110,6 +112,9 @@ impl Kamailio {
             params.push_str(&format!(
                 "modparam(\"auth\", \"algorithm\", \"{algorithm}\")\n"
             ));
+        }
+        if setup.nonce_count {
+            params.push_str("modparam(\"auth\", \"nonce_count\", 1)\n");
         }
         let tls = tls_port.zip(tls_cfg.as_deref());
         let cfg = config(port, setup.users, &ctl, tls, &params, setup.carrier);
@@ -324,9 +329,11 @@ request_route {{
 route[AUTH] {{
     $var(pw) = "";
 {passwords}    if ($var(pw) == "" || !pv_auth_check("$fd", "$var(pw)", "0", "1")) {{
+        xlog("L_INFO", "challenged $rm of $fU\n");
         auth_challenge("$fd", "1");
         exit;
     }}
+    xlog("L_INFO", "authenticated $rm of $fU\n");
     consume_credentials();
 }}
 "#
