@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::SystemTime;
 
-use switchboard_media::sdp::{Direction, LocalSdp};
+use switchboard_media::sdp::{Direction, LocalSdp, Negotiated};
 use switchboard_media::{
     AudioInput, AudioOutput, MediaError, MediaEvent, MediaListener, MediaSession, MediaStats,
     SessionConfig,
@@ -466,26 +466,50 @@ impl EngineTask {
             return;
         };
         let offer = call.offer.take().unwrap_or_default();
-        let started = start_answer(&offer, self.agent.local_addr(), &self.config, listener);
-        match started {
-            Ok((answer, sdp, media)) => match self.agent.answer(id, &answer) {
-                Ok(()) => {
-                    call.sdp = Some(sdp);
-                    call.connect(media, SystemTime::now());
-                    self.emit(EngineEvent::Answered { call: id.clone() });
+        let (answer, sdp, socket, negotiated) =
+            match prepare_answer(&offer, self.agent.local_addr()) {
+                Ok(prepared) => prepared,
+                Err(e) => {
+                    tracing::warn!(call = %id, "cannot answer: {e}");
+                    let status = if matches!(e, MediaError::NoCommonCodec | MediaError::Sdp(_)) {
+                        488
+                    } else {
+                        500
+                    };
+                    let _ = self.agent.reject(id, status);
+                    return;
                 }
-                Err(e) => self.emit(EngineEvent::Error {
-                    message: format!("answer failed: {e}"),
-                }),
-            },
+            };
+        if let Err(e) = self.agent.answer(id, &answer) {
+            self.emit(EngineEvent::Error {
+                message: format!("answer failed: {e}"),
+            });
+            return;
+        }
+        // The 200 is out before the devices open: the caller is not kept waiting on them, and
+        // their first RTP waits in the socket, already bound, until the media thread reads it.
+        call.sdp = Some(sdp);
+        let media = MediaSession::start(SessionConfig {
+            socket,
+            negotiated,
+            input: self.config.input.clone(),
+            output: self.config.output.clone(),
+            listener: Some(listener),
+        });
+        match media {
+            Ok(media) => {
+                call.connect(media, SystemTime::now());
+                self.emit(EngineEvent::Answered { call: id.clone() });
+            }
             Err(e) => {
-                tracing::warn!(call = %id, "cannot answer: {e}");
-                let status = if matches!(e, MediaError::NoCommonCodec | MediaError::Sdp(_)) {
-                    488
-                } else {
-                    500
+                tracing::warn!(call = %id, "answered, but the audio did not start: {e}");
+                self.emit(EngineEvent::Error {
+                    message: format!("media for {id}: {e}"),
+                });
+                let reason = EndReason::MediaFailed {
+                    detail: e.to_string(),
                 };
-                let _ = self.agent.reject(id, status);
+                let _ = self.agent.hangup_because(id, reason);
             }
         }
     }
@@ -608,21 +632,14 @@ fn bind_rtp(sip_local: SocketAddr) -> Result<UdpSocket, DeskError> {
     Ok(UdpSocket::bind(SocketAddr::new(sip_local.ip(), 0))?)
 }
 
-fn start_answer(
+/// Our SDP answer to `offer`, on a fresh RTP socket: everything the 200 needs, and what the
+/// media session will need once it is sent.
+fn prepare_answer(
     offer: &str,
     sip_local: SocketAddr,
-    config: &EngineConfig,
-    listener: MediaListener,
-) -> Result<(String, LocalSdp, MediaSession), MediaError> {
+) -> Result<(String, LocalSdp, UdpSocket, Negotiated), MediaError> {
     let socket = UdpSocket::bind(SocketAddr::new(sip_local.ip(), 0))?;
     let mut sdp = LocalSdp::new(socket.local_addr()?);
     let (answer, negotiated) = sdp.answer(offer, Direction::SendRecv)?;
-    let media = MediaSession::start(SessionConfig {
-        socket,
-        negotiated,
-        input: config.input.clone(),
-        output: config.output.clone(),
-        listener: Some(listener),
-    })?;
-    Ok((answer, sdp, media))
+    Ok((answer, sdp, socket, negotiated))
 }

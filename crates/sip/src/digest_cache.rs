@@ -264,12 +264,19 @@ mod tests {
     #[test]
     fn after_a_challenge_the_nonce_count_rises_and_retransmissions_repeat_it() {
         let mut cache = DigestCache::new("agent1", "secret");
-        cache.on_response(&challenge("401 Unauthorized", "WWW-Authenticate", "REGISTER"));
+        cache.on_response(&challenge(
+            "401 Unauthorized",
+            "WWW-Authenticate",
+            "REGISTER",
+        ));
         let mut first = request("REGISTER", "z9hG4bKa", "");
         cache.on_request(&mut first, || "cnonce1".into());
         let sent = credentials(&first).expect("credentials");
         assert!(sent.starts_with("Authorization:"), "{sent}");
-        assert!(sent.contains("nc=00000002") && sent.contains("cnonce1"), "{sent}");
+        assert!(
+            sent.contains("nc=00000002") && sent.contains("cnonce1"),
+            "{sent}"
+        );
         let mut again = request("REGISTER", "z9hG4bKa", "");
         cache.on_request(&mut again, || "other".into());
         assert_eq!(credentials(&again), Some(sent), "a retransmission");

@@ -268,6 +268,11 @@ impl SipAgent {
         self.shared.hang_up(call, EndReason::LocalHangup)
     }
 
+    /// As [`SipAgent::hangup`], reporting `reason` as the call's end (the media failed...).
+    pub fn hangup_because(&self, call: &CallId, reason: EndReason) -> Result<(), SipError> {
+        self.shared.hang_up(call, reason)
+    }
+
     /// Places a call to `target` (a SIP URI, or a user at the registrar) with our SDP offer.
     /// Progress arrives as events: `Ringing`, then `Answered` or `Ended`.
     pub fn call(&self, target: &str, sdp_offer: &str) -> Result<CallId, SipError> {

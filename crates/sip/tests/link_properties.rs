@@ -3,34 +3,21 @@
 //! virtual time, for many seeds, keepalive intervals and granted lifetimes; the link is driven
 //! as the real driver drives it, and what it did is checked against what it promises.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use switchboard_sip::registration::{Outcome, RegistrationPolicy};
 use switchboard_sip::trunk_link::{Action, ProbeResult, TrunkLink};
 
+use common::Rng;
+
 /// How long the real driver waits for a probe and for a REGISTER (register_loop, config).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(8);
 const RTT: Duration = Duration::from_millis(10);
 const HOUR: Duration = Duration::from_secs(3600);
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn secs(&mut self, lo: f64, hi: f64) -> Duration {
-        Duration::from_secs_f64(lo + (hi - lo) * self.unit())
-    }
-}
 
 /// When the trunk is down: sorted, disjoint outages.
 struct Trunk {
