@@ -4,26 +4,15 @@
 //! by a hand-written caller: sipp cannot time it); the agent must end each call once, at
 //! once, and stay registered.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::time::Duration;
+
+use common::{auto_answering, scenario};
 
 use switchboard_testkit::raw_uac::RawUac;
 use switchboard_testkit::sipp::Sipp;
-use switchboard_testkit::trunk_lab::{TrunkLab, CARRIER};
-
-fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/sipp")
-        .join(name)
-}
-
-fn lab(test: &str) -> TrunkLab {
-    TrunkLab::start(
-        test,
-        Path::new(env!("CARGO_BIN_EXE_switchboard-cli")),
-        &["--auto-answer"],
-    )
-}
+use switchboard_testkit::trunk_lab::CARRIER;
 
 /// Calls whose CANCEL races the agent's automatic answer, each CANCEL a little later.
 const RACES: u32 = 24;
@@ -77,15 +66,8 @@ fn race(uac: &RawUac, n: u32, delay: Duration) -> Outcome {
         Some(200) => {
             uac.ack(&dialog, true);
             uac.bye(&dialog, 2);
-            loop {
-                let answer = uac
-                    .answer(Duration::from_secs(5))
-                    .expect("the agent answers the BYE");
-                if answer.method == "BYE" {
-                    assert_eq!(answer.status, 200, "call {n}: BYE after a won race");
-                    break;
-                }
-            }
+            let bye = uac.answer_to("BYE", Duration::from_secs(5));
+            assert_eq!(bye.status, 200, "call {n}: BYE after a won race");
             Outcome::Answered
         }
         other => panic!("call {n}: the INVITE ended {other:?}, neither 487 nor 200"),
@@ -94,7 +76,7 @@ fn race(uac: &RawUac, n: u32, delay: Duration) -> Outcome {
 
 #[test]
 fn a_cancel_crossing_the_answer_ends_the_call_either_way() {
-    let mut lab = lab("cli_cancel_race");
+    let mut lab = auto_answering("cli_cancel_race");
     // From the trunk's address, straight to the agent: no proxy to smooth the race.
     let uac = RawUac::bind("127.0.0.1", lab.agent_sip, "agent1");
     let mut outcomes = Vec::new();
@@ -131,7 +113,7 @@ fn a_cancel_crossing_the_answer_ends_the_call_either_way() {
 
 #[test]
 fn a_bye_before_the_ack_ends_the_call_at_once() {
-    let mut lab = lab("cli_bye_before_ack");
+    let mut lab = auto_answering("cli_bye_before_ack");
     let mut customer = Sipp::uac(
         &lab.out,
         &scenario("bye_before_ack_uac.xml"),
@@ -149,7 +131,7 @@ fn a_bye_before_the_ack_ends_the_call_at_once() {
 
 #[test]
 fn crossed_and_repeated_byes_end_the_call_once() {
-    let mut lab = lab("cli_crossed_bye");
+    let mut lab = auto_answering("cli_crossed_bye");
     let uac = RawUac::bind("127.0.0.1", lab.agent_sip, "agent1");
     let mut dialog = uac.invite(1);
     let answered = loop {
@@ -185,14 +167,7 @@ fn crossed_and_repeated_byes_end_the_call_once() {
 
     // Hanging up again in the ended dialog: 481, and nothing else happens.
     uac.bye(&dialog, 3);
-    let late = loop {
-        let answer = uac
-            .answer(Duration::from_secs(5))
-            .expect("the late BYE answered");
-        if answer.method == "BYE" {
-            break answer.status;
-        }
-    };
+    let late = uac.answer_to("BYE", Duration::from_secs(5)).status;
     assert_eq!(late, 481, "a BYE in an ended dialog");
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(lab.agent.events.count("event", "ended"), 1);

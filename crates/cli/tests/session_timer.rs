@@ -5,29 +5,18 @@
 //! Intervals are real (90 s is the least RFC 4028 allows), so two of these take a minute;
 //! they run side by side.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::time::{Duration, Instant};
+
+use common::{auto_answering, scenario};
 
 use switchboard_testkit::sipp::Sipp;
 use switchboard_testkit::trunk_lab::{TrunkLab, CARRIER};
 
-fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/sipp")
-        .join(name)
-}
-
-fn lab(test: &str) -> TrunkLab {
-    TrunkLab::start(
-        test,
-        Path::new(env!("CARGO_BIN_EXE_switchboard-cli")),
-        &["--auto-answer"],
-    )
-}
-
 #[test]
 fn the_agent_refreshes_the_session_when_asked_to_after_a_too_short_interval() {
-    let lab = lab("cli_session_timer_refresh");
+    let lab = auto_answering("cli_session_timer_refresh");
     let trunk = lab.trunk();
     let TrunkLab { out, mut agent, .. } = lab;
     let mut customer = Sipp::uac(
@@ -52,7 +41,7 @@ fn the_agent_refreshes_the_session_when_asked_to_after_a_too_short_interval() {
 
 #[test]
 fn a_call_whose_far_end_stops_refreshing_ends_by_itself() {
-    let lab = lab("cli_session_timer_expiry");
+    let lab = auto_answering("cli_session_timer_expiry");
     let trunk = lab.trunk();
     let TrunkLab { out, mut agent, .. } = lab;
     let mut customer = Sipp::uac(
@@ -80,7 +69,7 @@ fn a_call_whose_far_end_stops_refreshing_ends_by_itself() {
 fn our_call_follows_a_422_and_answers_the_far_ends_refresh() {
     // Bound whole first: fields left out of a pattern on a temporary would drop (and stop
     // the trunk) at once.
-    let lab = lab("cli_session_timer_uac");
+    let lab = auto_answering("cli_session_timer_uac");
     let TrunkLab { out, mut agent, .. } = lab;
     let mut expert = Sipp::uas(&out, &scenario("timer_expert_uas.xml"), CARRIER);
     agent.send(&format!("dial sip:sme@{CARRIER}:{}", expert.port));

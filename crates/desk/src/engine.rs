@@ -489,13 +489,7 @@ impl EngineTask {
         // The 200 is out before the devices open: the caller is not kept waiting on them, and
         // their first RTP waits in the socket, already bound, until the media thread reads it.
         call.sdp = Some(sdp);
-        let media = MediaSession::start(SessionConfig {
-            socket,
-            negotiated,
-            input: self.config.input.clone(),
-            output: self.config.output.clone(),
-            listener: Some(listener),
-        });
+        let media = start_media(&self.config, socket, negotiated, listener);
         match media {
             Ok(media) => {
                 call.connect(media, SystemTime::now());
@@ -575,14 +569,7 @@ impl EngineTask {
             .socket
             .take()
             .ok_or_else(|| DeskError::Command(format!("call {id} has no media socket")))?;
-        let media = MediaSession::start(SessionConfig {
-            socket,
-            negotiated,
-            input: self.config.input.clone(),
-            output: self.config.output.clone(),
-            listener: Some(listener),
-        })?;
-        call.media = Some(media);
+        call.media = Some(start_media(&self.config, socket, negotiated, listener)?);
         Ok(())
     }
 
@@ -630,6 +617,22 @@ impl EngineTask {
 
 fn bind_rtp(sip_local: SocketAddr) -> Result<UdpSocket, DeskError> {
     Ok(UdpSocket::bind(SocketAddr::new(sip_local.ip(), 0))?)
+}
+
+/// A call's media on the configured audio, reporting to `listener`.
+fn start_media(
+    config: &EngineConfig,
+    socket: UdpSocket,
+    negotiated: Negotiated,
+    listener: MediaListener,
+) -> Result<MediaSession, MediaError> {
+    MediaSession::start(SessionConfig {
+        socket,
+        negotiated,
+        input: config.input.clone(),
+        output: config.output.clone(),
+        listener: Some(listener),
+    })
 }
 
 /// Our SDP answer to `offer`, on a fresh RTP socket: everything the 200 needs, and what the

@@ -155,6 +155,18 @@ impl RawUac {
         self.next(timeout, |text| Answer::parse(text.as_bytes()))
     }
 
+    /// The next answer to a request of `method` (others passed over); panics after `timeout`.
+    pub fn answer_to(&self, method: &str, timeout: Duration) -> Answer {
+        loop {
+            let answer = self
+                .answer(timeout)
+                .unwrap_or_else(|| panic!("no answer to our {method} in {timeout:?}"));
+            if answer.method == method {
+                return answer;
+            }
+        }
+    }
+
     /// The next request whose method is `method`, as text; `None` after `timeout`.
     pub fn request_of(&self, method: &str, timeout: Duration) -> Option<String> {
         let start = format!("{method} ");
