@@ -246,17 +246,7 @@ impl SipAgent {
 
     /// Refuses a ringing incoming call (486 Busy Here, 603 Decline, 488 Not Acceptable Here...).
     pub fn reject(&self, call: &CallId, status: u16) -> Result<(), SipError> {
-        let dialog = self.shared.dialog(call)?;
-        let reason = if status == 488 {
-            EndReason::MediaFailed {
-                detail: "no common codec".into(),
-            }
-        } else {
-            EndReason::Declined
-        };
-        self.shared.mark_local(call, reason);
-        dialog.reject(Some(StatusCode::from(status)), None)?;
-        Ok(())
+        self.shared.reject(call, status)
     }
 
     /// Ends a call in whatever state it is: declines a ringing call, cancels one we are placing,
@@ -279,7 +269,10 @@ impl SipAgent {
         let callee = self.shared.target_uri(target)?;
         let call = CallId(format!("{:016x}@switchboard", random_u64()));
         self.shared.sessions.sent_sdp(&call, sdp_offer);
-        invite(&self.shared, &call, callee, sdp_offer, None)?;
+        if let Err(e) = invite(&self.shared, &call, callee, sdp_offer, None) {
+            self.shared.sessions.remove(&call);
+            return Err(e);
+        }
         Ok(call)
     }
 
@@ -469,9 +462,7 @@ impl Shared {
             return Err(SipError::WrongState);
         }
         if early && uas {
-            self.mark_local(call, EndReason::Declined);
-            dialog.reject(Some(StatusCode::Decline), None)?;
-            return Ok(());
+            return self.reject(call, 603);
         }
         self.mark_local(call, reason.clone());
         let shared = self.clone();
@@ -497,6 +488,21 @@ impl Shared {
                 shared.end(&id, reason);
             }
         });
+        Ok(())
+    }
+
+    /// Refuses a ringing incoming call with `status` (see [`SipAgent::reject`]).
+    fn reject(&self, call: &CallId, status: u16) -> Result<(), SipError> {
+        let dialog = self.dialog(call)?;
+        let reason = if status == 488 {
+            EndReason::MediaFailed {
+                detail: "no common codec".into(),
+            }
+        } else {
+            EndReason::Declined
+        };
+        self.mark_local(call, reason);
+        dialog.reject(Some(StatusCode::from(status)), None)?;
         Ok(())
     }
 

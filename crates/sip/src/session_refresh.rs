@@ -268,6 +268,9 @@ async fn refresh(shared: Arc<Shared>, call: CallId) {
         return;
     };
     let Some(plan) = shared.sessions.refresh_plan(&call) else {
+        // Nothing to refresh with yet (no SDP of ours recorded): try again later rather
+        // than let the session run out unasked.
+        shared.sessions.refresh_failed(&call, Instant::now());
         return;
     };
     // A re-INVITE of the layer above (hold, resume) in flight refreshes the session itself.
