@@ -1,11 +1,12 @@
 //! The first real call through the headless agent: Kamailio as the trunk, baresip as the
-//! customer, `switchboard-cli agent` answering from stdin, Opus both ways from WAV files.
+//! customer, `switchboard-cli agent` answering from stdin, speech both ways from WAV files:
+//! in Opus, and in G.711 with a customer whose phone offers nothing else.
 
 use std::path::Path;
 use std::time::Duration;
 
 use switchboard_testkit::audio;
-use switchboard_testkit::baresip::Baresip;
+use switchboard_testkit::baresip::{Baresip, Options};
 use switchboard_testkit::cli_agent::CliAgent;
 use switchboard_testkit::kamailio::Kamailio;
 
@@ -22,12 +23,31 @@ fn agent(registrar: &str, password: &str, extra: &[&str]) -> CliAgent {
 
 #[test]
 fn customer_call_is_answered_from_stdin_and_speech_flows_both_ways() {
-    let out = switchboard_testkit::output::dir("cli_first_call");
+    speech_flows_both_ways("cli_first_call", None);
+}
+
+/// A customer whose phone speaks only G.711 µ-law (or A-law) is answered in it, not refused.
+#[test]
+fn a_g711_only_customer_is_answered_in_g711_and_speech_flows_both_ways() {
+    let log = speech_flows_both_ways("cli_first_call_pcmu", Some("PCMU/8000"));
+    assert!(log.contains("PCMU"), "baresip did not use PCMU:\n{log}");
+    let log = speech_flows_both_ways("cli_first_call_pcma", Some("PCMA/8000"));
+    assert!(log.contains("PCMA"), "baresip did not use PCMA:\n{log}");
+}
+
+/// One answered call; returns the customer's baresip log.
+fn speech_flows_both_ways(name: &str, codec: Option<&str>) -> String {
+    let out = switchboard_testkit::output::dir(name);
     let kamailio = Kamailio::start(
         &out,
         &[("agent1", "agent-secret"), ("customer", "customer-secret")],
     );
-    let customer_speech = audio::speech(&out, "customer", CUSTOMER_LINE, 2);
+    // baresip plays a file only at its codec's rate and channels: Opus 48 kHz stereo, G.711
+    // 8 kHz mono.
+    let customer_speech = match codec {
+        None => audio::speech(&out, "customer", CUSTOMER_LINE, 2),
+        Some(_) => audio::speech_at(&out, "customer", CUSTOMER_LINE, 8_000, 1),
+    };
     let agent_speech = audio::speech(&out, "agent", AGENT_LINE, 1);
     let recording = out.join("agent-heard.wav");
 
@@ -49,12 +69,16 @@ fn customer_call_is_answered_from_stdin_and_speech_flows_both_ways() {
     );
 
     let baresip_dir = out.join("customer");
-    let mut customer = Baresip::start(
+    let mut customer = Baresip::start_with(
         &baresip_dir,
         kamailio.port,
         "customer",
         "customer-secret",
         &customer_speech,
+        Options {
+            codec: codec.map(str::to_owned),
+            ..Options::default()
+        },
     );
     customer.dial(&kamailio.user_uri("agent1"));
 
@@ -72,6 +96,7 @@ fn customer_call_is_answered_from_stdin_and_speech_flows_both_ways() {
     // Let the customer finish the sentence (baresip hangs up at the end of its file).
     customer.wait_event("CALL_CLOSED", Duration::from_secs(20));
     let ended = agent.wait("ended", 10);
+    eprintln!("{ended}");
 
     assert_eq!(ended["reason"]["kind"], "remoteHangup", "{ended}");
     let stats = &ended["stats"];
@@ -81,6 +106,14 @@ fn customer_call_is_answered_from_stdin_and_speech_flows_both_ways() {
     assert!(
         stats["lossFraction"].as_f64().unwrap_or(1.0) < 0.02,
         "loss on loopback: {stats}"
+    );
+    let codec_name = codec.map_or("opus", |c| c.split('/').next().unwrap_or(c));
+    assert_eq!(stats["codec"], codec_name, "{stats}");
+    // A clean loopback call rates near the E-model's best, with little waiting in the buffer.
+    assert!(stats["mos"].as_f64().unwrap_or(0.0) > 4.0, "{stats}");
+    assert!(
+        stats["jitterBufferMs"].as_f64().unwrap_or(1e9) < 60.0,
+        "{stats}"
     );
 
     // The agent heard the customer's speech: active audio whose envelope follows the original.
@@ -117,6 +150,7 @@ fn customer_call_is_answered_from_stdin_and_speech_flows_both_ways() {
         "customer's audio does not follow the agent's speech (r = {corr:.2})"
     );
     agent.send("quit");
+    customer.log()
 }
 
 #[test]

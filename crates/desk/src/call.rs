@@ -1,8 +1,8 @@
 //! One call as the engine holds it: what the UI sees, plus the SDP and media it owns.
 
-use std::net::UdpSocket;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use switchboard_media::ports::MediaSockets;
 use switchboard_media::sdp::{Direction, LocalSdp};
 use switchboard_media::MediaSession;
 use switchboard_sip::CallId;
@@ -20,8 +20,8 @@ pub struct Call {
     pub view: CallView,
     /// The remote SDP offer of an inbound call, kept until the agent answers.
     pub offer: Option<String>,
-    /// Our RTP socket, bound when we made the offer and waiting for the answer.
-    pub socket: Option<UdpSocket>,
+    /// Our RTP and RTCP sockets, bound when we made the offer and waiting for the answer.
+    pub socket: Option<MediaSockets>,
     /// Our side of the SDP, once we have offered or answered.
     pub sdp: Option<LocalSdp>,
     pub media: Option<MediaSession>,
@@ -57,7 +57,7 @@ impl Call {
         )
     }
 
-    pub fn outbound(id: CallId, remote: String, socket: UdpSocket, sdp: LocalSdp) -> Self {
+    pub fn outbound(id: CallId, remote: String, socket: MediaSockets, sdp: LocalSdp) -> Self {
         let mut call = Self::new(
             CallView::new(
                 id,
@@ -73,7 +73,7 @@ impl Call {
         call
     }
 
-    fn new(view: CallView, offer: Option<String>, socket: Option<UdpSocket>) -> Self {
+    fn new(view: CallView, offer: Option<String>, socket: Option<MediaSockets>) -> Self {
         Self {
             view,
             offer,

@@ -2,9 +2,10 @@
 //! into media sessions, snapshots and [`EngineEvent`]s.
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::time::SystemTime;
 
+use switchboard_media::ports::MediaSockets;
 use switchboard_media::sdp::{Direction, LocalSdp, Negotiated};
 use switchboard_media::{
     AudioInput, AudioOutput, MediaError, MediaEvent, MediaListener, MediaSession, MediaStats,
@@ -509,8 +510,8 @@ impl EngineTask {
     }
 
     pub(crate) fn dial(&mut self, target: &str) -> Result<CallId, DeskError> {
-        let socket = bind_rtp(self.agent.local_addr())?;
-        let mut sdp = LocalSdp::new(socket.local_addr()?);
+        let socket = MediaSockets::bind(self.agent.local_addr().ip())?;
+        let mut sdp = LocalSdp::new(socket.rtp_addr()?);
         let offer = sdp.offer(Direction::SendRecv);
         let id = self.agent.call(target, &offer)?;
         self.calls.insert(
@@ -615,19 +616,15 @@ impl EngineTask {
     }
 }
 
-fn bind_rtp(sip_local: SocketAddr) -> Result<UdpSocket, DeskError> {
-    Ok(UdpSocket::bind(SocketAddr::new(sip_local.ip(), 0))?)
-}
-
 /// A call's media on the configured audio, reporting to `listener`.
 fn start_media(
     config: &EngineConfig,
-    socket: UdpSocket,
+    sockets: MediaSockets,
     negotiated: Negotiated,
     listener: MediaListener,
 ) -> Result<MediaSession, MediaError> {
     MediaSession::start(SessionConfig {
-        socket,
+        sockets,
         negotiated,
         input: config.input.clone(),
         output: config.output.clone(),
@@ -635,14 +632,14 @@ fn start_media(
     })
 }
 
-/// Our SDP answer to `offer`, on a fresh RTP socket: everything the 200 needs, and what the
-/// media session will need once it is sent.
+/// Our SDP answer to `offer`, on fresh RTP and RTCP sockets: everything the 200 needs, and
+/// what the media session will need once it is sent.
 fn prepare_answer(
     offer: &str,
     sip_local: SocketAddr,
-) -> Result<(String, LocalSdp, UdpSocket, Negotiated), MediaError> {
-    let socket = UdpSocket::bind(SocketAddr::new(sip_local.ip(), 0))?;
-    let mut sdp = LocalSdp::new(socket.local_addr()?);
+) -> Result<(String, LocalSdp, MediaSockets, Negotiated), MediaError> {
+    let socket = MediaSockets::bind(sip_local.ip())?;
+    let mut sdp = LocalSdp::new(socket.rtp_addr()?);
     let (answer, negotiated) = sdp.answer(offer, Direction::SendRecv)?;
     Ok((answer, sdp, socket, negotiated))
 }

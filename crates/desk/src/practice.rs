@@ -1,10 +1,11 @@
 //! The practice line: a simulated customer inside the process that calls the agent over real
 //! SIP on loopback and speaks recorded speech, so a newcomer sees the job with nothing set up.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use switchboard_media::ports::MediaSockets;
 use switchboard_media::sdp::{Direction, LocalSdp};
 use switchboard_media::{AudioInput, AudioOutput, MediaSession, SessionConfig};
 use switchboard_sip::{AccountConfig, SipAgent, SipEvent};
@@ -80,8 +81,8 @@ async fn one_call(
     events: &Mutex<mpsc::UnboundedReceiver<SipEvent>>,
     uri: &str,
 ) -> Result<(), DeskError> {
-    let socket = UdpSocket::bind(SocketAddr::new(agent.local_addr().ip(), 0))?;
-    let mut sdp = LocalSdp::new(socket.local_addr()?);
+    let socket = MediaSockets::bind(agent.local_addr().ip())?;
+    let mut sdp = LocalSdp::new(socket.rtp_addr()?);
     let offer = sdp.offer(Direction::SendRecv);
     let call = agent.call(uri, &offer)?;
     let mut events = events.lock().await;
@@ -100,7 +101,7 @@ async fn one_call(
                 Some(SipEvent::Answered { call: c, answer }) if c == call => {
                     if let (Some(sock), Ok(negotiated)) = (socket.take(), sdp.read_answer(&answer, Direction::SendRecv)) {
                         let config = SessionConfig {
-                            socket: sock,
+                            sockets: sock,
                             negotiated,
                             input: AudioInput::Embedded { name: "practice customer", wav: CUSTOMER_SPEECH },
                             output: AudioOutput::Discard,

@@ -7,7 +7,7 @@ pub enum MediaError {
     Codec(String),
     #[error("SDP: {0}")]
     Sdp(String),
-    #[error("no common codec in the remote offer (we support opus/48000)")]
+    #[error("no common codec in the remote offer (we speak opus/48000, PCMU/8000 and PCMA/8000)")]
     NoCommonCodec,
     #[error("audio file {path}: {reason}")]
     AudioFile { path: String, reason: String },

@@ -64,6 +64,10 @@ impl RtpSender {
         Some(len)
     }
 
+    pub fn ssrc(&self) -> u32 {
+        self.ssrc
+    }
+
     /// The timestamp the next audio packet will carry.
     pub fn timestamp(&self) -> u32 {
         self.timestamp
@@ -81,6 +85,8 @@ impl RtpSender {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
     pub payload_type: u8,
+    /// Set on the first packet of a talkspurt.
+    pub marker: bool,
     pub seq: u16,
     pub timestamp: u32,
     pub ssrc: u32,
@@ -99,6 +105,7 @@ pub fn parse(datagram: &[u8]) -> Option<Received> {
     let p = Packet::unmarshal(&mut buf).ok()?;
     Some(Received {
         payload_type: p.header.payload_type,
+        marker: p.header.marker,
         seq: p.header.sequence_number,
         timestamp: p.header.timestamp,
         ssrc: p.header.ssrc,

@@ -10,6 +10,7 @@ use rtc_sdp::description::common::{Address, ConnectionInformation};
 use rtc_sdp::description::media::{MediaName, RangedPort};
 use rtc_sdp::{MediaDescription, SessionDescription};
 
+use crate::codec::Codec;
 use crate::error::MediaError;
 
 /// Our dynamic payload types when we make the offer; in an answer the offerer's numbers win.
@@ -83,10 +84,15 @@ impl Direction {
 pub struct Negotiated {
     /// Where to send RTP.
     pub remote: SocketAddr,
-    /// Opus payload type, in both directions.
+    /// The audio codec, and the payload type it has on this stream in both directions.
+    pub codec: Codec,
     pub payload_type: u8,
     /// RFC 4733 telephone-event payload type, when the peer supports it.
     pub telephone_event: Option<u8>,
+    /// Where to send RTCP: the RTP address when both sides multiplex (RFC 5761), else the
+    /// peer's `a=rtcp` (RFC 3605) or its RTP port plus one.
+    pub rtcp: SocketAddr,
+    pub rtcp_mux: bool,
     /// What we may do on the stream: our wish combined with what the peer allows.
     pub direction: Direction,
     /// The direction the peer wrote, from its point of view (`SendOnly` or `Inactive` means
@@ -95,14 +101,18 @@ pub struct Negotiated {
 }
 
 /// Our side of one call's SDP: the same origin throughout the dialog, its version bumped for
-/// every new description (RFC 3264 §8), and the payload types fixed by the first exchange.
+/// every new description (RFC 3264 §8), and the codec and payload types fixed by the first
+/// exchange: later offers (hold, resume) offer only what was agreed.
 #[derive(Debug, Clone)]
 pub struct LocalSdp {
     local: SocketAddr,
     session_id: u64,
     version: u64,
-    opus_pt: u8,
+    /// Before the first exchange: every codec we speak, in our order of preference.
+    audio: Vec<(Codec, u8)>,
     dtmf_pt: Option<u8>,
+    /// RTCP multiplexed on the RTP port: offered until an exchange settles it.
+    rtcp_mux: bool,
 }
 
 impl LocalSdp {
@@ -114,8 +124,12 @@ impl LocalSdp {
             // Keep within the 63 bits that every parser takes as a signed integer.
             session_id: random >> 1,
             version: 0,
-            opus_pt: OPUS_PT,
+            audio: Codec::PREFERENCE
+                .into_iter()
+                .map(|c| (c, c.static_payload_type().unwrap_or(OPUS_PT)))
+                .collect(),
             dtmf_pt: Some(TELEPHONE_EVENT_PT),
+            rtcp_mux: true,
         }
     }
 
@@ -123,12 +137,13 @@ impl LocalSdp {
         self.local
     }
 
-    /// An offer for Opus and telephone-events, with `direction` as our wish.
+    /// An offer for our codecs (Opus first) and telephone-events, with `direction` as our wish.
     pub fn offer(&mut self, direction: Direction) -> String {
         self.describe(direction)
     }
 
-    /// Answers a remote offer: takes Opus with the offerer's payload type, or refuses.
+    /// Answers a remote offer: takes Opus if offered, else G.711 in the offerer's order, with
+    /// the offerer's payload type; refuses when nothing offered is ours.
     /// `wish` is what we want (sendonly while we hold the call); the answer grants no more
     /// than the offer allows.
     pub fn answer(
@@ -136,9 +151,8 @@ impl LocalSdp {
         remote_offer: &str,
         wish: Direction,
     ) -> Result<(String, Negotiated), MediaError> {
-        let negotiated = read(remote_offer, wish)?;
-        self.opus_pt = negotiated.payload_type;
-        self.dtmf_pt = negotiated.telephone_event;
+        let negotiated = read(remote_offer, wish, Choice::OursFirst)?;
+        self.agree(&negotiated);
         Ok((self.describe(negotiated.direction), negotiated))
     }
 
@@ -148,10 +162,15 @@ impl LocalSdp {
         remote_answer: &str,
         offered: Direction,
     ) -> Result<Negotiated, MediaError> {
-        let negotiated = read(remote_answer, offered)?;
-        self.opus_pt = negotiated.payload_type;
-        self.dtmf_pt = negotiated.telephone_event;
+        let negotiated = read(remote_answer, offered, Choice::TheirsFirst)?;
+        self.agree(&negotiated);
         Ok(negotiated)
+    }
+
+    fn agree(&mut self, negotiated: &Negotiated) {
+        self.audio = vec![(negotiated.codec, negotiated.payload_type)];
+        self.dtmf_pt = negotiated.telephone_event;
+        self.rtcp_mux = negotiated.rtcp_mux;
     }
 
     fn describe(&mut self, direction: Direction) -> String {
@@ -160,8 +179,9 @@ impl LocalSdp {
             self.local,
             self.session_id,
             self.version,
-            self.opus_pt,
+            &self.audio,
             self.dtmf_pt,
+            self.rtcp_mux,
             direction,
         )
     }
@@ -171,8 +191,9 @@ fn describe(
     local: SocketAddr,
     session_id: u64,
     version: u64,
-    opus_pt: u8,
+    audio: &[(Codec, u8)],
     dtmf_pt: Option<u8>,
+    rtcp_mux: bool,
     direction: Direction,
 ) -> String {
     let ip = local.ip();
@@ -204,25 +225,47 @@ fn describe(
             formats: vec![],
         },
         ..Default::default()
+    };
+    for &(codec, pt) in audio {
+        let fmtp = match codec {
+            Codec::Opus => "minptime=10;useinbandfec=1",
+            Codec::Pcmu | Codec::Pcma => "",
+        };
+        media = media.with_codec(
+            pt,
+            codec.encoding_name().into(),
+            codec.clock_rate(),
+            codec.rtpmap_channels(),
+            fmtp.into(),
+        );
     }
-    .with_codec(
-        opus_pt,
-        "opus".into(),
-        48_000,
-        2,
-        "minptime=10;useinbandfec=1".into(),
-    );
     if let Some(pt) = dtmf_pt {
         media = media.with_codec(pt, "telephone-event".into(), 8_000, 0, "0-16".into());
     }
-    let media = media
+    let mut media = media
         .with_value_attribute("ptime".into(), "20".into())
-        .with_property_attribute(direction.attribute().into());
+        // Our RTCP socket is always the next port up (see `ports`), said explicitly for
+        // middleboxes that would otherwise guess.
+        .with_value_attribute("rtcp".into(), local.port().saturating_add(1).to_string());
+    if rtcp_mux {
+        media = media.with_property_attribute("rtcp-mux".into());
+    }
+    let media = media.with_property_attribute(direction.attribute().into());
     sd.with_media(media).marshal()
 }
 
+/// Whose order of preference picks the codec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Choice {
+    /// Reading an offer: Opus whenever it is offered (it is better than G.711 on every count),
+    /// else the offerer's order.
+    OursFirst,
+    /// Reading an answer: the answerer has chosen; take its first format that we speak.
+    TheirsFirst,
+}
+
 /// Reads a remote description; `wish` is our side's direction for the stream.
-fn read(body: &str, wish: Direction) -> Result<Negotiated, MediaError> {
+fn read(body: &str, wish: Direction, choice: Choice) -> Result<Negotiated, MediaError> {
     let sd = SessionDescription::unmarshal(&mut Cursor::new(body))
         .map_err(|e| MediaError::Sdp(e.to_string()))?;
     let media = sd
@@ -257,35 +300,67 @@ fn read(body: &str, wish: Direction) -> Result<Negotiated, MediaError> {
     })?;
 
     let codecs = media.codecs();
-    // Formats are listed in the offerer's order of preference; Opus is what we speak.
-    let payload_type = media
+    // The payload types listed, in the writer's order, with the codec each means here: an
+    // rtpmap defines it, else RFC 3551's static assignment does.
+    let formats: Vec<(Codec, u8)> = media
         .media_name
         .formats
         .iter()
         .filter_map(|f| f.parse::<u8>().ok())
-        .find(|pt| {
-            codecs
-                .get(pt)
-                .is_some_and(|c| c.name.eq_ignore_ascii_case("opus") && c.clock_rate == 48_000)
+        .filter_map(|pt| {
+            let codec = match codecs.get(&pt) {
+                Some(c) => Codec::from_rtpmap(&c.name, c.clock_rate),
+                None => Codec::from_static(pt),
+            };
+            Some((codec?, pt))
         })
-        .ok_or(MediaError::NoCommonCodec)?;
+        .collect();
+    let chosen = match choice {
+        Choice::OursFirst => formats
+            .iter()
+            .find(|(c, _)| *c == Codec::Opus)
+            .or(formats.first()),
+        Choice::TheirsFirst => formats.first(),
+    };
+    let &(codec, payload_type) = chosen.ok_or(MediaError::NoCommonCodec)?;
     let telephone_event = codecs
         .values()
         .filter(|c| c.name.eq_ignore_ascii_case("telephone-event") && c.clock_rate == 8_000)
         .map(|c| c.payload_type)
         .min();
+    let remote = SocketAddr::new(ip, port);
+    let rtcp_mux = media.attribute("rtcp-mux").is_some();
+    let rtcp = if rtcp_mux {
+        remote
+    } else {
+        rtcp_address(media, ip, port)
+    };
     let mut remote_direction = stream_direction(&sd, media);
     // RFC 2543 hold, still sent by old equipment: "send nothing to me" as c=0.0.0.0.
     if ip.is_unspecified() {
         remote_direction = remote_direction.and(Direction::SendOnly);
     }
     Ok(Negotiated {
-        remote: SocketAddr::new(ip, port),
+        remote,
+        rtcp,
+        rtcp_mux,
+        codec,
         payload_type,
         telephone_event,
         direction: wish.and(remote_direction.reversed()),
         remote_direction,
     })
+}
+
+/// `a=rtcp:PORT [IN IP4 ADDRESS]` (RFC 3605), else the RTP port plus one (RFC 3550 §11).
+fn rtcp_address(media: &MediaDescription, ip: IpAddr, rtp_port: u16) -> SocketAddr {
+    let stated = media.attribute("rtcp").flatten().and_then(|value| {
+        let mut parts = value.split_whitespace();
+        let port = parts.next()?.parse::<u16>().ok()?;
+        let address = parts.nth(2).and_then(|a| a.parse::<IpAddr>().ok());
+        Some(SocketAddr::new(address.unwrap_or(ip), port))
+    });
+    stated.unwrap_or_else(|| SocketAddr::new(ip, rtp_port.saturating_add(1)))
 }
 
 /// The media-level direction attribute, else the session-level one, else sendrecv (RFC 3264 §5.1).
@@ -314,12 +389,15 @@ mod tests {
             .answer(BARESIP_OFFER, Direction::SendRecv)
             .expect("opus offered");
         assert_eq!(n.remote, "127.0.0.1:40000".parse().expect("addr"));
-        assert_eq!((n.payload_type, n.telephone_event), (96, Some(101)));
+        assert_eq!(
+            (n.codec, n.payload_type, n.telephone_event),
+            (Codec::Opus, 96, Some(101))
+        );
         assert!(body.contains("m=audio 50000 RTP/AVP 96 101\r\n"), "{body}");
         assert!(body.contains("a=rtpmap:96 opus/48000/2"), "{body}");
         // Our own answer reads back as the same stream.
         assert_eq!(
-            read(&body, Direction::SendRecv)
+            read(&body, Direction::SendRecv, Choice::OursFirst)
                 .expect("parses")
                 .payload_type,
             96
@@ -332,33 +410,114 @@ mod tests {
         let n = read(
             &LocalSdp::new(local).offer(Direction::SendRecv),
             Direction::SendRecv,
+            Choice::OursFirst,
         )
         .expect("parses");
         assert_eq!(n.remote, local);
         assert_eq!(
-            (n.payload_type, n.telephone_event),
-            (OPUS_PT, Some(TELEPHONE_EVENT_PT))
+            (n.codec, n.payload_type, n.telephone_event),
+            (Codec::Opus, OPUS_PT, Some(TELEPHONE_EVENT_PT))
         );
     }
 
     #[test]
-    fn no_opus_or_no_address_is_refused_clearly() {
-        let pcmu_only = BARESIP_OFFER
-            .replace("RTP/AVP 0 96 101", "RTP/AVP 0")
-            .replace("a=rtpmap:96 opus/48000/2\r\n", "");
+    fn g711_is_taken_when_opus_is_not_offered_and_nothing_common_is_refused() {
+        let local: SocketAddr = "127.0.0.1:50000".parse().expect("addr");
+        // A gateway listing PCMA before PCMU, static types without rtpmap.
+        let gateway = BARESIP_OFFER
+            .replace("RTP/AVP 0 96 101", "RTP/AVP 8 0 101")
+            .replace(
+                "a=rtpmap:96 opus/48000/2\r\na=fmtp:96 stereo=1;sprop-stereo=1\r\n",
+                "",
+            );
+        let (body, n) = LocalSdp::new(local)
+            .answer(&gateway, Direction::SendRecv)
+            .expect("G.711 offered");
+        assert_eq!((n.codec, n.payload_type), (Codec::Pcma, 8));
+        assert!(body.contains("m=audio 50000 RTP/AVP 8 101\r\n"), "{body}");
+        assert!(body.contains("a=rtpmap:8 PCMA/8000\r\n"), "{body}");
+
+        let g722_only = gateway.replace("RTP/AVP 8 0 101", "RTP/AVP 9");
         assert!(matches!(
-            LocalSdp::new("127.0.0.1:1".parse().expect("a"))
-                .answer(&pcmu_only, Direction::SendRecv),
+            LocalSdp::new(local).answer(&g722_only, Direction::SendRecv),
             Err(MediaError::NoCommonCodec)
         ));
+        // A dynamic type that an rtpmap gives to a codec we do not speak is not Opus.
+        let renamed = BARESIP_OFFER
+            .replace("RTP/AVP 0 96 101", "RTP/AVP 96")
+            .replace("opus/48000/2", "speex/16000");
+        assert!(matches!(
+            LocalSdp::new(local).answer(&renamed, Direction::SendRecv),
+            Err(MediaError::NoCommonCodec)
+        ));
+    }
+
+    #[test]
+    fn our_offer_prefers_opus_and_the_answer_fixes_the_codec_for_later_offers() {
+        let local: SocketAddr = "127.0.0.1:50000".parse().expect("addr");
+        let mut sdp = LocalSdp::new(local);
+        let offer = sdp.offer(Direction::SendRecv);
+        assert!(
+            offer.contains("m=audio 50000 RTP/AVP 111 0 8 101\r\n"),
+            "{offer}"
+        );
+        assert!(offer.contains("a=rtpmap:0 PCMU/8000\r\n"), "{offer}");
+        // The answerer chose PCMU: that is what we send, and all we offer from then on.
+        let answer = BARESIP_OFFER.replace("RTP/AVP 0 96 101", "RTP/AVP 0 101");
+        let n = sdp
+            .read_answer(&answer, Direction::SendRecv)
+            .expect("answer");
+        assert_eq!((n.codec, n.payload_type), (Codec::Pcmu, 0));
+        let reoffer = sdp.offer(Direction::SendOnly);
+        assert!(reoffer.contains("RTP/AVP 0 101\r\n"), "{reoffer}");
+        assert!(!reoffer.contains("opus"), "{reoffer}");
+    }
+
+    #[test]
+    fn rtcp_goes_to_the_stated_port_or_the_next_one_or_is_multiplexed() {
+        let local: SocketAddr = "127.0.0.1:50000".parse().expect("addr");
+        // baresip without rtcp-mux: port + 1.
+        let (body, n) = LocalSdp::new(local)
+            .answer(BARESIP_OFFER, Direction::SendRecv)
+            .expect("answer");
+        assert_eq!(
+            (n.rtcp, n.rtcp_mux),
+            ("127.0.0.1:40001".parse().expect("a"), false)
+        );
+        assert!(
+            body.contains("a=rtcp:50001\r\n") && !body.contains("rtcp-mux"),
+            "{body}"
+        );
+        // RFC 3605 with an address.
+        let stated =
+            BARESIP_OFFER.replace("a=sendrecv", "a=rtcp:40123 IN IP4 127.0.0.9\r\na=sendrecv");
+        let (_, n) = LocalSdp::new(local)
+            .answer(&stated, Direction::SendRecv)
+            .expect("answer");
+        assert_eq!(n.rtcp, "127.0.0.9:40123".parse().expect("a"));
+        // Multiplexing offered: accepted, and RTCP goes to the RTP address.
+        let muxed = BARESIP_OFFER.replace("a=sendrecv", "a=rtcp-mux\r\na=sendrecv");
+        let mut sdp = LocalSdp::new(local);
+        let (body, n) = sdp.answer(&muxed, Direction::SendRecv).expect("answer");
+        assert_eq!((n.rtcp, n.rtcp_mux), (n.remote, true));
+        assert!(body.contains("a=rtcp-mux\r\n"), "{body}");
+        // Our offers propose it.
+        assert!(LocalSdp::new(local)
+            .offer(Direction::SendRecv)
+            .contains("a=rtcp-mux\r\n"));
+    }
+
+    #[test]
+    fn no_address_is_refused_clearly() {
         let no_c = BARESIP_OFFER.replace("c=IN IP4 127.0.0.1\r\n", "");
         assert!(matches!(
-            read(&no_c, Direction::SendRecv),
+            read(&no_c, Direction::SendRecv, Choice::OursFirst),
             Err(MediaError::Sdp(_))
         ));
-        assert!(read("garbage", Direction::SendRecv).is_err());
-        assert!(read("", Direction::SendRecv).is_err());
+        assert!(read("garbage", Direction::SendRecv, Choice::OursFirst).is_err());
+        assert!(read("", Direction::SendRecv, Choice::TheirsFirst).is_err());
     }
+
     #[test]
     fn hold_offers_are_answered_as_rfc_3264_says() {
         let local: SocketAddr = "127.0.0.1:50000".parse().expect("addr");
@@ -409,7 +568,7 @@ mod robustness {
     use super::*;
 
     /// Seeded byte mutations of a real offer: every one is answered with Ok or an error, never
-    /// a panic, and an accepted one always names a usable address and an Opus payload type.
+    /// a panic, and an accepted one always names a usable address and a payload type.
     #[test]
     fn mutated_offers_never_panic() {
         let seed_offer = tests_offer();
@@ -428,7 +587,7 @@ mod robustness {
                 }
             }
             let text = String::from_utf8_lossy(&bytes);
-            if let Ok(n) = read(&text, Direction::SendRecv) {
+            if let Ok(n) = read(&text, Direction::SendRecv, Choice::OursFirst) {
                 assert!(n.payload_type < 128, "{text}");
             }
         }

@@ -16,11 +16,22 @@ use std::time::{Duration, Instant};
 use crate::audio::device::{Capture, Playback};
 use crate::audio::file::{WavSink, WavSource};
 use crate::bridge::{self, BridgeEnd};
-use crate::codec::opus::{OpusDecoder, OpusEncoder, MAX_PACKET};
+use crate::codec::opus::MAX_PACKET;
+use crate::codec::{Codec, Decoder, Encoder};
 use crate::dtmf::{self, DtmfSender};
 use crate::error::MediaError;
 use crate::format::{Frame, FRAME_DURATION, FRAME_SAMPLES, SILENCE};
-use crate::jitter::{JitterBuffer, JitterConfig, Playout};
+
+const HALF_FRAME: Duration = Duration::from_millis(10);
+/// Capture and playback buffering on top of framing, for the E-model's mouth-to-ear delay
+/// (not measured per call; the network's share is half the RTCP round trip, when known).
+const ASSUMED_DEVICE_DELAY: Duration = Duration::from_millis(20);
+use crate::jitter::{Playout, PlayoutConfig};
+use crate::latch::{Latch, Verdict};
+use crate::ports::MediaSockets;
+use crate::quality::{self, Impairments};
+use crate::rtcp::{Feedback, Reception, Sent};
+use crate::rtcp_path::{is_rtcp, RtcpPath};
 use crate::rtp::{self, RtpSender};
 use crate::sdp::{Direction, Negotiated};
 use crate::stats::{MediaStats, ReceiveStats};
@@ -64,8 +75,8 @@ pub enum MediaEvent {
 pub type MediaListener = Box<dyn Fn(MediaEvent) + Send>;
 
 pub struct SessionConfig {
-    /// The socket named in our SDP, already bound.
-    pub socket: UdpSocket,
+    /// The sockets named in our SDP, already bound.
+    pub sockets: MediaSockets,
     pub negotiated: Negotiated,
     pub input: AudioInput,
     pub output: AudioOutput,
@@ -99,16 +110,28 @@ impl MediaSession {
     pub fn start(config: SessionConfig) -> Result<Self, MediaError> {
         let source = Source::open(&config.input)?;
         let sink = Sink::open(&config.output)?;
-        let encoder = OpusEncoder::new()?;
-        let decoder = OpusDecoder::new()?;
-        config.socket.set_nonblocking(false)?;
+        let codec = config.negotiated.codec;
+        let encoder = Encoder::new(codec)?;
+        let playout = Playout::new(codec, Decoder::new(codec)?, PlayoutConfig::default());
+        let MediaSockets { rtp, rtcp } = config.sockets;
+        rtp.set_nonblocking(false)?;
+        let seed = random_seed();
+        let sender = RtpSender::new(config.negotiated.payload_type, seed);
+        let rtcp = RtcpPath::new(
+            rtcp,
+            &config.negotiated,
+            sender.ssrc(),
+            seed.rotate_left(17),
+        );
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let (control, control_rx) = mpsc::channel();
         let telephone_event = config.negotiated.telephone_event;
         let pump = Pump {
-            socket: config.socket,
-            remote: config.negotiated.remote,
+            socket: rtp,
+            latch: Latch::new(config.negotiated.remote),
+            rtcp,
+            codec,
             payload_type: config.negotiated.payload_type,
             telephone_event,
             direction: config.negotiated.direction,
@@ -121,10 +144,10 @@ impl MediaSession {
             source,
             sink,
             encoder,
-            decoder,
-            sender: RtpSender::new(config.negotiated.payload_type, random_seed()),
-            jitter: JitterBuffer::new(JitterConfig::default()),
-            receive: ReceiveStats::new(48_000),
+            playout,
+            sender,
+            sent_octets: 0,
+            receive: ReceiveStats::new(codec.clock_rate()),
             stats: MediaStats::default(),
         };
         let thread = std::thread::Builder::new()
@@ -273,15 +296,15 @@ impl Sink {
         })
     }
 
-    fn write(&mut self, frame: &Frame) {
+    fn write(&mut self, samples: &[i16]) {
         match self {
             Sink::File(f) => {
-                if let Err(e) = f.write_frame(frame) {
+                if let Err(e) = f.write(samples) {
                     tracing::warn!("recording: {e}");
                 }
             }
             Sink::Device(p) => {
-                p.write_frame(frame);
+                p.write(samples);
             }
             Sink::Discard => {}
         }
@@ -298,7 +321,10 @@ impl Sink {
 
 struct Pump {
     socket: UdpSocket,
-    remote: SocketAddr,
+    /// Where RTP goes: the SDP's address until the peer's media shows it comes from elsewhere.
+    latch: Latch,
+    rtcp: RtcpPath,
+    codec: Codec,
     payload_type: u8,
     telephone_event: Option<u8>,
     /// What the SDP allows.
@@ -312,10 +338,11 @@ struct Pump {
     last_event: Option<u32>,
     source: Source,
     sink: Sink,
-    encoder: OpusEncoder,
-    decoder: OpusDecoder,
+    encoder: Encoder,
+    playout: Playout,
     sender: RtpSender,
-    jitter: JitterBuffer,
+    /// Payload octets sent, for RTCP sender reports.
+    sent_octets: u32,
     receive: ReceiveStats,
     stats: MediaStats,
 }
@@ -329,7 +356,14 @@ impl Pump {
         while !stop.load(Ordering::Relaxed) {
             self.apply_controls();
             self.send_frame(&mut frame, &mut payload, &mut wire);
-            self.play_frame(deadline, &mut frame);
+            // Played in halves, 10 ms apart: each decision to play, wait or conceal is taken
+            // as late as it can be, which is delay the jitter buffer need not hold.
+            let (first, second) = frame.split_at_mut(FRAME_SAMPLES / 2);
+            self.play_part(deadline, first);
+            self.receive_until(deadline + HALF_FRAME, &mut wire);
+            self.play_part(deadline + HALF_FRAME, second);
+            self.forward_to_bridge(&frame);
+            self.exchange_reports();
             deadline += FRAME_DURATION;
             // After a stall (debugger, suspended VM), resynchronise instead of bursting.
             let now = Instant::now();
@@ -347,7 +381,11 @@ impl Pump {
         while let Ok(control) = self.control.try_recv() {
             match control {
                 Control::Renegotiated(n) => {
-                    self.remote = n.remote;
+                    if n.codec != self.codec {
+                        self.switch_codec(n.codec);
+                    }
+                    self.latch.reset(n.remote);
+                    self.rtcp.renegotiated(&n);
                     self.payload_type = n.payload_type;
                     self.telephone_event = n.telephone_event;
                     self.direction = n.direction;
@@ -357,6 +395,24 @@ impl Pump {
                 Control::Bridge(end) => self.bridge = end,
             }
         }
+    }
+
+    /// A re-INVITE changed the codec (rare: a transfer to a G.711-only leg).
+    fn switch_codec(&mut self, codec: Codec) {
+        let parts = Encoder::new(codec).and_then(|e| Ok((e, Decoder::new(codec)?)));
+        match parts {
+            Ok((encoder, decoder)) => {
+                self.codec = codec;
+                self.encoder = encoder;
+                self.playout = Playout::new(codec, decoder, PlayoutConfig::default());
+                self.receive = ReceiveStats::new(codec.clock_rate());
+            }
+            Err(e) => tracing::warn!("switching to {codec:?}: {e}"),
+        }
+    }
+
+    fn frame_units(&self) -> u32 {
+        self.codec.frame_units()
     }
 
     fn sending(&self) -> bool {
@@ -373,11 +429,11 @@ impl Pump {
             }
         }
         if !self.sending() {
-            self.sender.advance(FRAME_SAMPLES as u32);
+            self.sender.advance(self.frame_units());
             return;
         }
         if let Some(len) = self.event_packet(wire) {
-            self.sender.advance(FRAME_SAMPLES as u32);
+            self.sender.advance(self.frame_units());
             self.transmit(&wire[..len]);
             return;
         }
@@ -388,9 +444,15 @@ impl Pump {
                 return;
             }
         };
+        if n <= 2 {
+            // Opus DTX: a frame of silence that need not be sent (the receiver makes comfort
+            // noise); the next packet sent starts a talkspurt.
+            self.sender.advance(self.frame_units());
+            return;
+        }
         let Some(len) = self
             .sender
-            .packetize(&payload[..n], FRAME_SAMPLES as u32, wire)
+            .packetize(&payload[..n], self.frame_units(), wire)
         else {
             return;
         };
@@ -406,8 +468,12 @@ impl Pump {
     }
 
     fn transmit(&mut self, packet: &[u8]) {
-        match self.socket.send_to(packet, self.remote) {
-            Ok(_) => self.stats.packets_sent += 1,
+        match self.socket.send_to(packet, self.latch.target()) {
+            Ok(_) => {
+                self.stats.packets_sent += 1;
+                let payload = packet.len().saturating_sub(12) as u32;
+                self.sent_octets = self.sent_octets.wrapping_add(payload);
+            }
             Err(e) => tracing::trace!("rtp send: {e}"),
         }
     }
@@ -432,8 +498,8 @@ impl Pump {
                 return;
             }
             match self.socket.recv_from(buf) {
-                Ok((n, _from)) => {
-                    self.on_datagram(Instant::now(), buf.get(..n).unwrap_or_default())
+                Ok((n, from)) => {
+                    self.on_datagram(Instant::now(), from, buf.get(..n).unwrap_or_default())
                 }
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => return,
                 // ICMP port unreachable surfaces here on Linux before the peer's socket is open.
@@ -446,10 +512,24 @@ impl Pump {
         }
     }
 
-    fn on_datagram(&mut self, now: Instant, datagram: &[u8]) {
+    fn on_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        if is_rtcp(datagram) {
+            if let Some(feedback) = self.rtcp.on_datagram(now, datagram) {
+                self.on_feedback(feedback);
+            }
+            return;
+        }
         let Some(packet) = rtp::parse(datagram) else {
             return;
         };
+        match self.latch.on_packet(now, from, packet.ssrc, packet.seq) {
+            Verdict::Accept => {}
+            Verdict::Ignore => return,
+            Verdict::Moved(to) => {
+                tracing::info!(%to, "peer's media comes from another address: sending there");
+                self.rtcp.rtp_moved(to);
+            }
+        }
         if Some(packet.payload_type) == self.telephone_event {
             self.on_event(packet.timestamp, &packet.payload);
             return;
@@ -458,8 +538,47 @@ impl Pump {
             // Comfort noise and anything else we did not negotiate: not audio.
             return;
         }
-        self.receive.on_packet(now, packet.seq, packet.timestamp);
-        self.jitter.push(now, packet.seq, &packet.payload);
+        self.receive
+            .on_packet(now, packet.ssrc, packet.seq, packet.timestamp);
+        self.playout.push(
+            now,
+            packet.seq,
+            packet.timestamp,
+            packet.marker,
+            &packet.payload,
+        );
+    }
+
+    /// Reads the peer's reports and sends ours when due.
+    fn exchange_reports(&mut self) {
+        if let Some(feedback) = self.rtcp.drain() {
+            self.on_feedback(feedback);
+        }
+        let sent = (self.stats.packets_sent > 0).then(|| Sent {
+            rtp_timestamp: self.sender.timestamp(),
+            packets: self.stats.packets_sent as u32,
+            octets: self.sent_octets,
+        });
+        let reception = self
+            .receive
+            .report()
+            .map(|(ssrc, highest, jitter)| Reception {
+                ssrc,
+                highest,
+                expected: self.receive.expected(),
+                received: self.receive.received(),
+                jitter,
+            });
+        self.rtcp
+            .send_due(Instant::now(), &self.socket, sent, reception);
+    }
+
+    /// The peer's report on our stream: Opus spends bits on FEC only while it loses packets.
+    fn on_feedback(&mut self, feedback: Feedback) {
+        if let Some(loss) = feedback.loss_reported {
+            self.encoder
+                .set_expected_loss((loss * 100.0).ceil().min(100.0) as u8);
+        }
     }
 
     /// Reports a key once per event (its packets repeat, and share the start timestamp).
@@ -476,31 +595,20 @@ impl Pump {
         }
     }
 
-    fn play_frame(&mut self, now: Instant, frame: &mut Frame) {
-        let result = match self.jitter.pop(now) {
-            Playout::Waiting => {
-                frame.fill(0);
-                Ok(())
-            }
-            Playout::Packet(p) => self.decoder.decode(p, frame),
-            Playout::Lost { next } => {
-                self.stats.frames_concealed += 1;
-                self.decoder.conceal(next, frame)
-            }
-        };
-        if let Err(e) = result {
-            tracing::debug!("decode: {e}");
-            frame.fill(0);
-        }
+    fn play_part(&mut self, now: Instant, part: &mut [i16]) {
+        self.playout.pull(now, part);
         if self.held || !self.direction.receives() {
-            frame.fill(0);
+            part.fill(0);
         }
+        self.sink.write(part);
+    }
+
+    fn forward_to_bridge(&mut self, frame: &Frame) {
         if let Some(bridge) = &self.bridge {
             if !bridge.forward(frame) {
                 self.bridge = None;
             }
         }
-        self.sink.write(frame);
     }
 
     /// Device trouble counted by the callbacks, reported from here where logging is allowed.
@@ -535,6 +643,22 @@ impl Pump {
 
     fn finish_stats(&self) -> MediaStats {
         let expected = self.receive.expected();
+        let playout = self.playout.stats();
+        let frame = FRAME_SAMPLES as f64;
+        let concealed_frames = playout.concealed_total() as f64 / frame;
+        let heard_frames = playout.packets_played as f64 + concealed_frames;
+        let heard_loss = if heard_frames > 0.0 {
+            concealed_frames / heard_frames
+        } else {
+            0.0
+        };
+        let rtt = self.rtcp.state.rtt();
+        let network = rtt.map(|r| r / 2).unwrap_or_default();
+        let one_way = network + playout.mean_delay() + FRAME_DURATION + ASSUMED_DEVICE_DELAY;
+        let rating = quality::rating(Impairments {
+            one_way_delay: one_way,
+            loss: heard_loss,
+        });
         MediaStats {
             packets_received: self.receive.received(),
             packets_lost: self.receive.lost(),
@@ -544,7 +668,19 @@ impl Pump {
                 self.receive.lost() as f64 / expected as f64
             },
             jitter_ms: self.receive.jitter().as_secs_f64() * 1000.0,
-            packets_late: self.jitter.stats().late,
+            packets_late: playout.packets_late,
+            frames_concealed: playout.concealed_total() / FRAME_SAMPLES as u64,
+            codec: self.codec.encoding_name(),
+            jitter_buffer_ms: playout.mean_delay().as_secs_f64() * 1000.0,
+            concealed_ms: playout.concealed_total() as f64 / 48.0,
+            rtt_ms: rtt.map(|r| r.as_secs_f64() * 1000.0),
+            remote_loss_fraction: self.rtcp.state.remote_loss(),
+            stretched_ms: (playout.accelerated_samples + playout.stretched_samples) as f64 / 48.0,
+            mos: if playout.packets_played > 0 {
+                quality::mos(rating)
+            } else {
+                0.0
+            },
             ..self.stats
         }
     }
@@ -555,74 +691,134 @@ mod tests {
     use super::*;
     use crate::format::rms;
 
-    /// Two sessions on loopback, one playing a tone file, the other recording: the recording
-    /// must hold the tone (energy), and the statistics must count the packets.
-    #[test]
-    fn tone_crosses_loopback_between_two_sessions() {
-        let dir = std::env::temp_dir().join(format!("sb-session-{}", std::process::id()));
+    fn tone_file(name: &str) -> (PathBuf, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("sb-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
-        let tone_path = dir.join("tone.wav");
-        let mut sink = WavSink::create(&tone_path).expect("create");
-        for i in 0..50 {
-            let mut f = [0i16; FRAME_SAMPLES];
-            for (j, s) in f.iter_mut().enumerate() {
-                let t = (i * FRAME_SAMPLES + j) as f64 / 48_000.0;
-                *s = (6000.0 * (2.0 * std::f64::consts::PI * 300.0 * t).sin()) as i16;
-            }
-            sink.write_frame(&f).expect("write");
-        }
-        sink.finish().expect("finish");
+        let tone = dir.join("tone.wav");
+        write_tone(&tone, 50);
+        (dir, tone)
+    }
 
-        let a = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        let b = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        let (a_addr, b_addr) = (a.local_addr().expect("addr"), b.local_addr().expect("addr"));
-        let rec = dir.join("rec.wav");
-        let sa = MediaSession::start(SessionConfig {
-            socket: a,
-            negotiated: Negotiated {
-                remote: b_addr,
-                payload_type: 111,
-                telephone_event: None,
-                direction: Direction::SendRecv,
-                remote_direction: Direction::SendRecv,
-            },
-            input: AudioInput::File {
-                path: tone_path,
-                looping: true,
-            },
-            output: AudioOutput::Discard,
-            listener: None,
-        })
-        .expect("start a");
-        let sb = MediaSession::start(SessionConfig {
-            socket: b,
-            negotiated: Negotiated {
-                remote: a_addr,
-                payload_type: 111,
-                telephone_event: None,
-                direction: Direction::SendRecv,
-                remote_direction: Direction::SendRecv,
-            },
-            input: AudioInput::Silence,
-            output: AudioOutput::File(rec.clone()),
-            listener: None,
-        })
-        .expect("start b");
-        std::thread::sleep(Duration::from_millis(600));
-        let stats_a = sa.stop();
-        let stats_b = sb.stop();
-        assert!(stats_a.packets_sent >= 20, "{stats_a:?}");
-        assert!(stats_b.packets_received >= 20, "{stats_b:?}");
-        assert_eq!(stats_b.packets_lost, 0, "{stats_b:?}");
-
-        let mut reader = hound::WavReader::open(&rec).expect("recording");
-        let samples: Vec<i16> = reader
+    fn recorded(path: &std::path::Path) -> Vec<i16> {
+        hound::WavReader::open(path)
+            .expect("recording")
             .samples::<i16>()
             .collect::<Result<_, _>>()
-            .expect("samples");
-        let tail = &samples[samples.len().saturating_sub(9600)..];
-        assert!(rms(tail) > 2000.0, "recorded level {}", rms(tail));
+            .expect("samples")
+    }
+
+    /// The level of a recording's last 200 ms.
+    fn tail_level(path: &std::path::Path) -> f64 {
+        let samples = recorded(path);
+        rms(&samples[samples.len().saturating_sub(9600)..])
+    }
+
+    /// Two sessions on loopback, one playing a tone file, the other recording: in each codec,
+    /// the recording must hold the tone (energy), and the statistics must count the packets.
+    #[test]
+    fn tone_crosses_loopback_between_two_sessions_in_every_codec() {
+        for codec in Codec::PREFERENCE {
+            let (dir, tone) = tone_file(codec.encoding_name());
+            let rec = dir.join("rec.wav");
+            let (sa, sb) = pair_with(
+                Setup {
+                    codec,
+                    ..Setup::default()
+                },
+                AudioInput::File {
+                    path: tone,
+                    looping: true,
+                },
+                AudioOutput::File(rec.clone()),
+                None,
+            );
+            std::thread::sleep(Duration::from_millis(600));
+            let stats_a = sa.stop();
+            let stats_b = sb.stop();
+            assert!(stats_a.packets_sent >= 20, "{codec:?} {stats_a:?}");
+            assert!(stats_b.packets_received >= 20, "{codec:?} {stats_b:?}");
+            assert_eq!(stats_b.packets_lost, 0, "{codec:?} {stats_b:?}");
+            assert_eq!(stats_b.codec, codec.encoding_name());
+            let level = tail_level(&rec);
+            assert!(level > 2000.0, "{codec:?} recorded level {level}");
+            std::fs::remove_dir_all(&dir).ok();
+        }
+    }
+
+    /// RTCP flows on the next port up, or multiplexed: within a few seconds one side has
+    /// measured the round trip, which on loopback is a millisecond or so.
+    #[test]
+    fn rtcp_reports_give_a_round_trip_with_and_without_multiplexing() {
+        for mux in [false, true] {
+            let (dir, tone) = tone_file(if mux { "rtcp-mux" } else { "rtcp" });
+            let (a, b) = pair_with(
+                Setup {
+                    mux,
+                    ..Setup::default()
+                },
+                AudioInput::File {
+                    path: tone,
+                    looping: true,
+                },
+                AudioOutput::Discard,
+                None,
+            );
+            std::thread::sleep(Duration::from_millis(4500));
+            let (sa, sb) = (a.stop(), b.stop());
+            let rtt = sa.rtt_ms.or(sb.rtt_ms);
+            assert!(rtt.is_some_and(|r| r < 20.0), "mux {mux}: {sa:?} {sb:?}");
+            assert!(
+                sa.remote_loss_fraction.or(sb.remote_loss_fraction) == Some(0.0),
+                "mux {mux}: {sa:?} {sb:?}"
+            );
+            std::fs::remove_dir_all(&dir).ok();
+        }
+    }
+
+    /// The peer's SDP names the wrong address (a NAT rewrote its source): its media shows
+    /// where it really is, and after a short run ours follows it there.
+    #[test]
+    fn media_latches_to_where_the_peer_really_sends_from() {
+        let (dir, tone) = tone_file("latch");
+        let rec = dir.join("rec.wav");
+        let (a, b) = pair_with(
+            Setup {
+                a_told_wrong_address: true,
+                ..Setup::default()
+            },
+            AudioInput::File {
+                path: tone,
+                looping: true,
+            },
+            AudioOutput::File(rec.clone()),
+            None,
+        );
+        std::thread::sleep(Duration::from_millis(800));
+        let (sa, _) = (a.stop(), b.stop());
+        assert!(sa.packets_received > 20, "{sa:?}");
+        let level = tail_level(&rec);
+        assert!(level > 2000.0, "recorded level {level}");
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[derive(Clone, Copy)]
+    struct Setup {
+        codec: Codec,
+        mux: bool,
+        te: Option<u8>,
+        /// Session a's SDP names an address b does not send from; b's names a correctly.
+        a_told_wrong_address: bool,
+    }
+
+    impl Default for Setup {
+        fn default() -> Self {
+            Self {
+                codec: Codec::Opus,
+                mux: false,
+                te: None,
+                a_told_wrong_address: false,
+            }
+        }
     }
 
     fn pair(
@@ -631,30 +827,72 @@ mod tests {
         te: Option<u8>,
         listener: Option<MediaListener>,
     ) -> (MediaSession, MediaSession) {
-        let a = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        let b = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        let (a_addr, b_addr) = (a.local_addr().expect("addr"), b.local_addr().expect("addr"));
-        let negotiated = |remote| Negotiated {
-            remote,
-            payload_type: 111,
-            telephone_event: te,
-            direction: Direction::SendRecv,
-            remote_direction: Direction::SendRecv,
+        let setup = Setup {
+            te,
+            ..Setup::default()
+        };
+        pair_with(setup, input, output, listener)
+    }
+
+    /// Session a plays `input` to b, which plays into `output` (and reports to `listener`).
+    fn pair_with(
+        setup: Setup,
+        input: AudioInput,
+        output: AudioOutput,
+        listener: Option<MediaListener>,
+    ) -> (MediaSession, MediaSession) {
+        let ip = "127.0.0.1".parse().expect("ip");
+        let a = MediaSockets::bind(ip).expect("bind");
+        let b = MediaSockets::bind(ip).expect("bind");
+        let negotiated = |to: &MediaSockets| {
+            let remote = to.rtp_addr().expect("addr");
+            Negotiated {
+                remote,
+                rtcp: if setup.mux {
+                    remote
+                } else {
+                    to.rtcp.local_addr().expect("addr")
+                },
+                rtcp_mux: setup.mux,
+                codec: setup.codec,
+                payload_type: setup.codec.static_payload_type().unwrap_or(111),
+                telephone_event: setup.te,
+                direction: Direction::SendRecv,
+                remote_direction: Direction::SendRecv,
+            }
+        };
+        let mut to_b = negotiated(&b);
+        if setup.a_told_wrong_address {
+            // A port nobody listens on: what b "said" in its SDP.
+            let gone = UdpSocket::bind("127.0.0.1:0").expect("bind");
+            to_b.remote = gone.local_addr().expect("addr");
+        }
+        let to_a = negotiated(&a);
+        // With the wrong address, a only learns b's real one from b's packets: b must talk.
+        let (a_input, b_input) = if setup.a_told_wrong_address {
+            (AudioInput::Silence, input)
+        } else {
+            (input, AudioInput::Silence)
+        };
+        let (a_output, b_output, a_listener, b_listener) = if setup.a_told_wrong_address {
+            (output, AudioOutput::Discard, listener, None)
+        } else {
+            (AudioOutput::Discard, output, None, listener)
         };
         let sa = MediaSession::start(SessionConfig {
-            socket: a,
-            negotiated: negotiated(b_addr),
-            input,
-            output: AudioOutput::Discard,
-            listener: None,
+            sockets: a,
+            negotiated: to_b,
+            input: a_input,
+            output: a_output,
+            listener: a_listener,
         })
         .expect("start a");
         let sb = MediaSession::start(SessionConfig {
-            socket: b,
-            negotiated: negotiated(a_addr),
-            input: AudioInput::Silence,
-            output,
-            listener,
+            sockets: b,
+            negotiated: to_a,
+            input: b_input,
+            output: b_output,
+            listener: b_listener,
         })
         .expect("start b");
         (sa, sb)

@@ -29,6 +29,20 @@ pub struct MediaStats {
     /// Packets that arrived after their playout time.
     #[cfg_attr(feature = "ipc", ts(type = "number"))]
     pub packets_late: u64,
+    /// The codec the call's audio was received in ("opus", "PCMU", "PCMA").
+    pub codec: &'static str,
+    /// Mean time a packet waited in the jitter buffer, from arrival to the speaker.
+    pub jitter_buffer_ms: f64,
+    /// Time the listener heard concealment instead of the far end (losses, late packets).
+    pub concealed_ms: f64,
+    /// Round-trip time from RTCP (our sender report echoed back), when the peer sends reports.
+    pub rtt_ms: Option<f64>,
+    /// The loss the peer last reported on what we send, 0..=1 (RTCP).
+    pub remote_loss_fraction: Option<f64>,
+    /// Audio removed or added by time stretching, as the jitter buffer followed the link.
+    pub stretched_ms: f64,
+    /// ITU-T G.107 E-model estimate of the listener's mean opinion score, 1 to 4.5.
+    pub mos: f64,
 }
 
 #[derive(Debug)]
@@ -43,6 +57,8 @@ pub struct ReceiveStats {
     origin: Option<Instant>,
     /// Jitter estimate in RTP timestamp units, scaled by 16 as A.8 does to keep precision.
     jitter_x16: i64,
+    /// The sender's SSRC, as its latest packet gave it.
+    ssrc: Option<u32>,
 }
 
 impl ReceiveStats {
@@ -56,10 +72,12 @@ impl ReceiveStats {
             last_transit: None,
             origin: None,
             jitter_x16: 0,
+            ssrc: None,
         }
     }
 
-    pub fn on_packet(&mut self, arrival: Instant, seq: u16, rtp_timestamp: u32) {
+    pub fn on_packet(&mut self, arrival: Instant, ssrc: u32, seq: u16, rtp_timestamp: u32) {
+        self.ssrc = Some(ssrc);
         let seq = self.seq.extend(seq);
         self.received += 1;
         self.first = Some(self.first.map_or(seq, |f| f.min(seq)));
@@ -92,6 +110,13 @@ impl ReceiveStats {
         self.expected().saturating_sub(self.received)
     }
 
+    /// The sender's SSRC, the extended highest sequence number (RFC 3550 truncates it to 32
+    /// bits) and the jitter in RTP units: what an RTCP report block says about the stream.
+    pub fn report(&self) -> Option<(u32, u32, u32)> {
+        let highest = self.highest?.0 as u32;
+        Some((self.ssrc?, highest, (self.jitter_x16 >> 4).max(0) as u32))
+    }
+
     pub fn jitter(&self) -> Duration {
         let units = (self.jitter_x16 >> 4).max(0) as f64;
         Duration::from_secs_f64(units / f64::from(self.clock_rate))
@@ -109,6 +134,7 @@ mod tests {
         for i in 0..100u32 {
             s.on_packet(
                 t0 + Duration::from_millis(20 * u64::from(i)),
+                7,
                 i as u16,
                 i * 960,
             );
@@ -129,6 +155,7 @@ mod tests {
             let at = t0 + Duration::from_millis(20 * u64::from(i) + wobble);
             s.on_packet(
                 at,
+                7,
                 (i as u16).wrapping_add(65500),
                 i.wrapping_mul(960).wrapping_add(u32::MAX - 5000),
             );

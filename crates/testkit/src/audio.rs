@@ -5,6 +5,11 @@ use std::process::Command;
 
 /// Synthesises `text` with espeak-ng into a 48 kHz WAV with `channels` channels.
 pub fn speech(dir: &Path, name: &str, text: &str, channels: u16) -> PathBuf {
+    speech_at(dir, name, text, 48_000, channels)
+}
+
+/// As [`speech`], at `rate` Hz (baresip 1.0 plays files only at its codec's rate).
+pub fn speech_at(dir: &Path, name: &str, text: &str, rate: u32, channels: u16) -> PathBuf {
     crate::require("espeak-ng", "espeak-ng");
     crate::require("sox", "sox");
     let raw = dir.join(format!("{name}.espeak.wav"));
@@ -17,7 +22,14 @@ pub fn speech(dir: &Path, name: &str, text: &str, channels: u16) -> PathBuf {
     assert!(ok.is_ok_and(|s| s.success()), "espeak-ng failed");
     let ok = Command::new("sox")
         .arg(&raw)
-        .args(["-r", "48000", "-b", "16", "-c", &channels.to_string()])
+        .args([
+            "-r",
+            &rate.to_string(),
+            "-b",
+            "16",
+            "-c",
+            &channels.to_string(),
+        ])
         .arg(&out)
         .status();
     assert!(ok.is_ok_and(|s| s.success()), "sox failed");
@@ -80,12 +92,15 @@ pub fn envelope_correlation(
     let eb = envelope(b, b_rate);
     let max_lag = max_lag_ms / 10;
     let mut best = 0.0f64;
-    for lag in 0..=max_lag.min(eb.len()) {
-        let n = ea.len().min(eb.len().saturating_sub(lag));
-        if n < 50 {
-            break;
+    // `b` usually lags `a`; it leads when the start of `a` was buffered before `b` began
+    // recording (a phone that sends before the other end listens), so both ways are tried.
+    for lag in 0..=max_lag {
+        for (x, y) in [(&ea, &eb), (&eb, &ea)] {
+            let n = x.len().min(y.len().saturating_sub(lag));
+            if n >= 50 {
+                best = best.max(pearson(&x[..n], &y[lag..lag + n]));
+            }
         }
-        best = best.max(pearson(&ea[..n], &eb[lag..lag + n]));
     }
     best
 }

@@ -15,6 +15,8 @@ pub struct Options {
     pub display_name: Option<String>,
     /// Answers every incoming call at once (an expert ready to take transfers).
     pub auto_answer: bool,
+    /// The only codec offered and accepted, as baresip names it ("PCMU/8000"); Opus when unset.
+    pub codec: Option<String>,
 }
 
 pub struct Baresip {
@@ -83,6 +85,7 @@ impl Baresip {
              audio_player aufile,/dev/null\n\
              module_path /usr/lib/baresip/modules\n\
              module opus.so\n\
+             module g711.so\n\
              module aufile.so\n\
              module sndfile.so\n\
              snd_path {record}\n\
@@ -96,7 +99,10 @@ impl Baresip {
         std::fs::write(dir.join("config"), config).expect("baresip config");
         std::fs::write(
             dir.join("accounts"),
-            format!("{display}<sip:{user}@127.0.0.1:{trunk_port}>;auth_pass={password};regint=120;audio_codecs=opus/48000/2{answermode}\n"),
+            format!(
+                "{display}<sip:{user}@127.0.0.1:{trunk_port}>;auth_pass={password};regint=120;audio_codecs={codec}{answermode}\n",
+                codec = options.codec.as_deref().unwrap_or("opus/48000/2"),
+            ),
         )
         .expect("baresip accounts");
         let log = std::fs::File::create(dir.join("baresip.log")).expect("log file");

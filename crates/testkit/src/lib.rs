@@ -12,6 +12,8 @@ pub mod kamailio;
 pub mod net;
 pub mod output;
 pub mod raw_uac;
+pub mod relay;
+pub mod sdp_proxy;
 pub mod sipp;
 pub mod tls;
 pub mod trunk_lab;

@@ -24,7 +24,35 @@ framesConcealed: number,
 /**
  * Packets that arrived after their playout time.
  */
-packetsLate: number, };
+packetsLate: number, 
+/**
+ * The codec the call's audio was received in ("opus", "PCMU", "PCMA").
+ */
+codec: string, 
+/**
+ * Mean time a packet waited in the jitter buffer, from arrival to the speaker.
+ */
+jitterBufferMs: number, 
+/**
+ * Time the listener heard concealment instead of the far end (losses, late packets).
+ */
+concealedMs: number, 
+/**
+ * Round-trip time from RTCP (our sender report echoed back), when the peer sends reports.
+ */
+rttMs: number | null, 
+/**
+ * The loss the peer last reported on what we send, 0..=1 (RTCP).
+ */
+remoteLossFraction: number | null, 
+/**
+ * Audio removed or added by time stretching, as the jitter buffer followed the link.
+ */
+stretchedMs: number, 
+/**
+ * ITU-T G.107 E-model estimate of the listener's mean opinion score, 1 to 4.5.
+ */
+mos: number, };
 
 export type EngineEvent = { "event": "ready", local: string, practice: boolean, } | { "event": "registered", expires: number, } | { "event": "registration_failed", status: number | null, reason: string, retryIn: number, } | { "event": "incoming", call: CallId, caller: string, displayName: string | null, 
 /**

@@ -117,9 +117,9 @@ impl Playback {
         })
     }
 
-    /// Queues one frame; returns false when the device is not draining (ring full).
-    pub fn write_frame(&mut self, frame: &Frame) -> bool {
-        self.ring.push_slice(frame) == FRAME_SAMPLES
+    /// Queues samples; returns false when the device is not draining (ring full).
+    pub fn write(&mut self, samples: &[i16]) -> bool {
+        self.ring.push_slice(samples) == samples.len()
     }
 }
 

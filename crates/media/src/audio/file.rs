@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::MediaError;
-use crate::format::{Frame, FRAME_SAMPLES, SAMPLE_RATE};
+use crate::format::{Frame, SAMPLE_RATE};
 
 /// A WAV file read whole into memory at the internal format, handed out a frame at a time.
 pub struct WavSource {
@@ -136,11 +136,15 @@ impl WavSink {
     }
 
     pub fn write_frame(&mut self, frame: &Frame) -> Result<(), MediaError> {
+        self.write(frame)
+    }
+
+    pub fn write(&mut self, samples: &[i16]) -> Result<(), MediaError> {
         let Some(w) = self.writer.as_mut() else {
             return Ok(());
         };
-        let mut block = w.get_i16_writer(FRAME_SAMPLES as u32);
-        for &s in frame {
+        let mut block = w.get_i16_writer(samples.len() as u32);
+        for &s in samples {
             block.write_sample(s);
         }
         block.flush().map_err(|e| self.error(e))
@@ -173,7 +177,7 @@ impl Drop for WavSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::rms;
+    use crate::format::{rms, FRAME_SAMPLES};
 
     #[test]
     fn recording_reads_back_and_other_rates_are_converted() {

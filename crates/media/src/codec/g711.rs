@@ -6,6 +6,10 @@
 //! by one step on 381 of the 32768 negative inputs, where audioop shifts to 14 bits before
 //! taking the magnitude (rounding towards minus infinity) and we keep the law symmetric.
 
+use super::narrowband::{Decimator, Interpolator, NARROW_FRAME, RATIO};
+use crate::error::MediaError;
+use crate::format::{Frame, FRAME_SAMPLES};
+
 /// µ-law bias: added before the segment search so that the segments align (G.711 §3.2).
 const ULAW_BIAS: i32 = 0x84;
 /// The largest magnitude µ-law encodes (after the bias it fits 15 bits).
@@ -69,6 +73,95 @@ pub fn alaw_decode(code: u8) -> i16 {
         -magnitude
     };
     value as i16
+}
+
+/// Which of the two laws a stream carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Law {
+    Mu,
+    A,
+}
+
+impl Law {
+    fn encode(self, sample: i16) -> u8 {
+        match self {
+            Law::Mu => ulaw_encode(sample),
+            Law::A => alaw_encode(sample),
+        }
+    }
+
+    fn decode(self, code: u8) -> i16 {
+        match self {
+            Law::Mu => ulaw_decode(code),
+            Law::A => alaw_decode(code),
+        }
+    }
+}
+
+/// 48 kHz frames in, 160-octet G.711 payloads out.
+pub struct G711Encoder {
+    law: Law,
+    down: Decimator,
+    narrow: [i16; NARROW_FRAME],
+}
+
+impl G711Encoder {
+    pub fn new(law: Law) -> Self {
+        Self {
+            law,
+            down: Decimator::default(),
+            narrow: [0; NARROW_FRAME],
+        }
+    }
+
+    pub fn encode(&mut self, frame: &Frame, out: &mut [u8]) -> usize {
+        self.down.process(frame, &mut self.narrow);
+        for (o, s) in out.iter_mut().zip(self.narrow.iter()) {
+            *o = self.law.encode(*s);
+        }
+        NARROW_FRAME.min(out.len())
+    }
+}
+
+/// G.711 payloads of any length in, 48 kHz samples out. G.711 has no concealment of its own:
+/// the playout conceals for it.
+pub struct G711Decoder {
+    law: Law,
+    up: Interpolator,
+    narrow: [i16; NARROW_FRAME],
+}
+
+impl G711Decoder {
+    pub fn new(law: Law) -> Self {
+        Self {
+            law,
+            up: Interpolator::default(),
+            narrow: [0; NARROW_FRAME],
+        }
+    }
+
+    /// Decodes into `out`, returning the samples written; a payload longer than `out` can hold
+    /// is refused rather than cut.
+    pub fn decode(&mut self, payload: &[u8], out: &mut [i16]) -> Result<usize, MediaError> {
+        let samples = payload.len() * RATIO;
+        if samples > out.len() {
+            return Err(MediaError::Codec(format!(
+                "G.711 packet of {} ms is longer than the {} ms we accept",
+                payload.len() / 8,
+                out.len() / 48
+            )));
+        }
+        for (chunk, wide) in payload
+            .chunks(NARROW_FRAME)
+            .zip(out.chunks_mut(FRAME_SAMPLES))
+        {
+            for (n, code) in self.narrow.iter_mut().zip(chunk) {
+                *n = self.law.decode(*code);
+            }
+            self.up.process(&self.narrow[..chunk.len()], wide);
+        }
+        Ok(samples)
+    }
 }
 
 /// The segment (0-7) of a magnitude already shifted to the first segment's size.

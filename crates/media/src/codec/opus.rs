@@ -1,7 +1,7 @@
 //! Opus at 48 kHz mono, as RFC 7587 carries it (`opus/48000/2` in SDP, mono in practice).
 
 use crate::error::MediaError;
-use crate::format::{Frame, FRAME_SAMPLES};
+use crate::format::Frame;
 
 /// Speech at a wideband-plus bitrate: well above the ~16 kbit/s where Opus speech stops gaining,
 /// small next to any link an agent's desk has.
@@ -11,6 +11,7 @@ pub const MAX_PACKET: usize = 1275;
 
 pub struct OpusEncoder {
     inner: opus::Encoder,
+    expected_loss: u8,
 }
 
 impl OpusEncoder {
@@ -20,10 +21,35 @@ impl OpusEncoder {
         inner
             .set_bitrate(opus::Bitrate::Bits(DEFAULT_BITRATE))
             .map_err(MediaError::codec)?;
-        // In-band FEC costs a little bitrate and rescues single losses at the receiver.
-        inner.set_inband_fec(true).map_err(MediaError::codec)?;
-        inner.set_packet_loss_perc(5).map_err(MediaError::codec)?;
-        Ok(Self { inner })
+        // In-band FEC costs bits that speech could use, so it is switched on only when the peer
+        // reports loss (`set_expected_loss`). DTX sends almost nothing while the agent is silent.
+        inner.set_inband_fec(false).map_err(MediaError::codec)?;
+        inner.set_dtx(true).map_err(MediaError::codec)?;
+        Ok(Self {
+            inner,
+            expected_loss: 0,
+        })
+    }
+
+    /// The loss the peer reports, in percent: FEC on (sized to it) above 1 %, off below.
+    pub fn set_expected_loss(&mut self, percent: u8) {
+        let percent = percent.min(30);
+        if percent == self.expected_loss {
+            return;
+        }
+        self.expected_loss = percent;
+        let fec = percent >= 1;
+        if let Err(e) = self
+            .inner
+            .set_inband_fec(fec)
+            .and_then(|()| self.inner.set_packet_loss_perc(i32::from(percent)))
+        {
+            tracing::debug!("opus loss settings: {e}");
+        }
+    }
+
+    pub fn expected_loss(&self) -> u8 {
+        self.expected_loss
     }
 
     /// Encodes one frame into `out`, returning the packet length.
@@ -44,21 +70,17 @@ impl OpusDecoder {
 
     /// Decodes one packet into a frame. A packet from the network may be garbage: that is an error
     /// the caller conceals, never a panic.
-    pub fn decode(&mut self, packet: &[u8], out: &mut Frame) -> Result<(), MediaError> {
-        let n = self
-            .inner
+    /// Returns the samples decoded: a packet may hold 2.5 to 120 ms.
+    pub fn decode(&mut self, packet: &[u8], out: &mut [i16]) -> Result<usize, MediaError> {
+        self.inner
             .decode(packet, out, false)
-            .map_err(MediaError::codec)?;
-        if n < FRAME_SAMPLES {
-            // A shorter packet (10 ms frames from the peer): pad rather than replay stale audio.
-            out[n..].fill(0);
-        }
-        Ok(())
+            .map_err(MediaError::codec)
     }
 
     /// Fills a frame for a lost packet: from the next packet's in-band FEC when it is at hand,
-    /// otherwise from Opus's own loss concealment.
-    pub fn conceal(&mut self, next: Option<&[u8]>, out: &mut Frame) -> Result<(), MediaError> {
+    /// otherwise from Opus's own loss concealment. `out`'s length is the lost duration (a
+    /// multiple of 2.5 ms).
+    pub fn conceal(&mut self, next: Option<&[u8]>, out: &mut [i16]) -> Result<(), MediaError> {
         let result = match next {
             Some(packet) => self.inner.decode(packet, out, true),
             None => self.inner.decode(&[], out, false),
@@ -70,7 +92,7 @@ impl OpusDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::rms;
+    use crate::format::{rms, FRAME_SAMPLES};
 
     fn tone(frame_index: usize) -> Frame {
         let mut f = [0i16; FRAME_SAMPLES];

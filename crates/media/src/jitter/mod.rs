@@ -1,7 +1,14 @@
-//! Receive-side buffering: sequence extension and the jitter buffer.
+//! Receive-side buffering, sans-IO: packets in with their arrival instant, 20 ms frames out at
+//! each tick's instant. [`Playout`] is the whole; the other modules are its parts.
 
-mod buffer;
+mod conceal;
+mod delay;
+mod packets;
+mod playout;
+pub mod replay;
 mod seq;
+mod stretch;
 
-pub use buffer::{JitterBuffer, JitterConfig, JitterStats, Playout};
-pub use seq::{SeqExtender, SeqNo};
+pub use delay::DelayConfig;
+pub use playout::{Playout, PlayoutConfig, PlayoutStats, Pull};
+pub use seq::{SeqExtender, SeqNo, TimestampExtender};

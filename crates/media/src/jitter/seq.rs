@@ -33,6 +33,29 @@ impl SeqExtender {
     }
 }
 
+/// The same for 32-bit RTP timestamps, so that media time is a plain `u64` too.
+#[derive(Debug, Default, Clone)]
+pub struct TimestampExtender {
+    highest: Option<u64>,
+}
+
+impl TimestampExtender {
+    pub fn extend(&mut self, timestamp: u32) -> u64 {
+        let Some(highest) = self.highest else {
+            let first = (1u64 << 32) + u64::from(timestamp);
+            self.highest = Some(first);
+            return first;
+        };
+        // The candidate nearest the highest seen, as a signed 32-bit difference says.
+        let delta = i64::from(timestamp.wrapping_sub(highest as u32) as i32);
+        let extended = highest.saturating_add_signed(delta);
+        if extended > highest {
+            self.highest = Some(extended);
+        }
+        extended
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +72,15 @@ mod tests {
         assert_eq!(late.0, a.0 + 2);
         let back = x.extend(65533);
         assert_eq!(back.0 + 1, a.0);
+    }
+
+    #[test]
+    fn timestamps_wrap_forward_and_back() {
+        let mut x = TimestampExtender::default();
+        let a = x.extend(u32::MAX - 959);
+        let b = x.extend(0);
+        let c = x.extend(960);
+        assert_eq!((b - a, c - a), (960, 1920));
+        assert_eq!(x.extend(u32::MAX - 1919), a - 960);
     }
 }
