@@ -5,7 +5,7 @@
 //! two baresip 1.0 phones with their default settings (a stateless proxy puts the relay into
 //! their call). Prints each PESQ score and the delay each recording lags its source by.
 //!
-//!   cargo bench -p switchboard-cli --bench audio_quality
+//!   cargo bench -p switchboard-cli --bench audio_quality      (CONDITION=N: only the Nth)
 //!
 //! Needs what `./scripts/setup` installs (baresip, kamailio, espeak-ng, sox, and the `pesq`
 //! package in `target/pesq`). Every packet stays on 127.0.0.1.
@@ -50,10 +50,21 @@ fn main() {
     let reference = to_16k(&mono, &out.join("reference-16k.wav"));
     let length = audio_seconds(&mono);
     println!(
-        "{:<24} {:>11} {:>11} {:>12} {:>12} {:>8}",
-        "condition", "ours PESQ", "baresip", "ours delay", "baresip", "our JB"
+        "{:<24} {:>9} {:>9} {:>10} {:>10} {:>7} {:>9} {:>9}",
+        "condition",
+        "ours PESQ",
+        "baresip",
+        "our delay",
+        "baresip",
+        "our JB",
+        "concealed",
+        "stretched"
     );
+    let only: Option<usize> = std::env::var("CONDITION").ok().and_then(|c| c.parse().ok());
     for (i, (name, spec)) in CONDITIONS.into_iter().enumerate() {
+        if only.is_some_and(|o| o != i) {
+            continue;
+        }
         let model = Impairment::parse(spec).expect("condition");
         let dir = out.join(format!("condition-{i}"));
         std::fs::create_dir_all(&dir).expect("dir");
@@ -62,8 +73,15 @@ fn main() {
         let ours = score(&reference, &to_16k(&ours, &dir.join("ours-16k.wav")));
         let theirs = score(&reference, &to_16k(&theirs, &dir.join("baresip-16k.wav")));
         println!(
-            "{:<24} {:>11.3} {:>11.3} {:>9.0} ms {:>9.0} ms {:>5.0} ms",
-            name, ours.pesq, theirs.pesq, ours.delay_ms, theirs.delay_ms, stats.jitter_buffer_ms
+            "{:<24} {:>9.3} {:>9.3} {:>7.0} ms {:>7.0} ms {:>4.0} ms {:>6.0} ms {:>6.0} ms",
+            name,
+            ours.pesq,
+            theirs.pesq,
+            ours.delay_ms,
+            theirs.delay_ms,
+            stats.jitter_buffer_ms,
+            stats.concealed_ms,
+            stats.stretched_ms
         );
     }
     println!(

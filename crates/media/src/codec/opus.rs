@@ -5,7 +5,7 @@ use crate::format::Frame;
 
 /// Speech at a wideband-plus bitrate: well above the ~16 kbit/s where Opus speech stops gaining,
 /// small next to any link an agent's desk has.
-const DEFAULT_BITRATE: i32 = 32_000;
+const DEFAULT_BITRATE: i32 = 64_000;
 /// Largest Opus packet for a 20 ms frame; RFC 6716 caps a frame at 1275 bytes.
 pub const MAX_PACKET: usize = 1275;
 

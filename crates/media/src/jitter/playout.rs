@@ -32,6 +32,13 @@ const EARLY_MARGIN_MS: f64 = 2.0;
 /// Concealment while waiting for a late packet goes in steps this long, so that a packet only
 /// a little late costs little delay.
 const UNDERRUN_STEP: usize = FRAME_SAMPLES / 2;
+/// Concealment of a stream that stopped fades out after 60 ms, over 60 ms (48 kHz samples).
+const UNDERRUN_FADE_AFTER: u64 = 2_880;
+const UNDERRUN_FADE_OVER: u64 = 2_880;
+/// Above this share of packets lost recently, a packet more is held so that FEC can be used.
+const FEC_WORTH_WAITING_FOR: f64 = 0.01;
+/// Weight of each new outcome in the recent loss rate (a memory of about 100 packets).
+const LOSS_MEMORY: f64 = 0.01;
 /// An Opus payload this small is comfort noise or DTX, not speech.
 const OPUS_SILENCE_BYTES: usize = 12;
 /// RMS under which decoded audio counts as a pause, not speech (about -45 dBFS).
@@ -129,6 +136,8 @@ pub struct Playout {
     pending_underrun: u64,
     /// The last decoded audio was a pause (quiet, or an Opus DTX frame).
     in_pause: bool,
+    /// Share of recent packets that were lost (moving average).
+    recent_loss: f64,
     /// (index of a packet's first sample in the output, its arrival), for the delay statistics.
     marks: VecDeque<(u64, Instant)>,
     produced: u64,
@@ -154,6 +163,7 @@ impl Playout {
             filtered_delay: 0.0,
             pending_underrun: 0,
             in_pause: true,
+            recent_loss: 0.0,
             marks: VecDeque::with_capacity(64),
             produced: 0,
             played: 0,
@@ -164,7 +174,7 @@ impl Playout {
     pub fn stats(&self) -> PlayoutStats {
         PlayoutStats {
             packets_discarded: self.stats.packets_discarded + self.packets.overflow,
-            target: self.delay.target(),
+            target: self.target(),
             ..self.stats
         }
     }
@@ -210,7 +220,7 @@ impl Playout {
         let (Some(first), Some((seq, packet))) = (self.first_arrival, self.packets.first()) else {
             return false;
         };
-        let target = self.delay.target();
+        let target = self.target();
         let filled = self.level() >= target;
         if !filled && now < first + target {
             return false;
@@ -220,7 +230,7 @@ impl Playout {
         // words. The delay they add is sped away, in the first pause if it is small.
         self.next = Some(seq);
         self.position = packet.timestamp;
-        self.filtered_delay = ms(self.delay.target());
+        self.filtered_delay = ms(self.target());
         true
     }
 
@@ -264,7 +274,7 @@ impl Playout {
                 self.stats.packets_lost += later.0 - next.0;
                 self.skip_to(later);
             }
-            Some(_) if self.decision_delay(now, self.position) < ms(self.delay.target()) => {
+            Some(_) if self.decision_delay(now, self.position) < ms(self.target()) => {
                 // Missing, but not yet later than the target allows: most likely reordered and
                 // on its way. Wait a step rather than give it up.
                 self.conceal_underrun();
@@ -308,6 +318,21 @@ impl Playout {
         self.next = Some(seq);
     }
 
+    /// The delay held: what the arrivals say, plus one packet while the stream is losing
+    /// packets and the codec can rebuild a lost one from the next (Opus FEC): only then is
+    /// the next packet at hand when one is missing.
+    fn target(&self) -> Duration {
+        let learned = self.delay.target();
+        if self.codec == Codec::Opus && self.recent_loss > FEC_WORTH_WAITING_FOR {
+            learned
+                + Duration::from_micros(
+                    self.units_to_samples(self.packet_units) * 1_000_000 / u64::from(SAMPLE_RATE),
+                )
+        } else {
+            learned
+        }
+    }
+
     /// How long after a packet as fast as the fastest recent ones would have come, the packet
     /// with `timestamp` is being decoded: any packet slower than that by more would have
     /// missed its turn. This, not the packet count, is what the target is held to.
@@ -315,7 +340,7 @@ impl Playout {
         match self.delay.expected_arrival(timestamp) {
             Some(reference) if now >= reference => ms(now - reference),
             Some(reference) => -ms(reference - now),
-            None => ms(self.delay.target()),
+            None => ms(self.target()),
         }
     }
 
@@ -344,6 +369,7 @@ impl Playout {
         let packet_timestamp = packet.timestamp;
         self.position = packet.timestamp + self.packet_units;
         self.stats.packets_played += 1;
+        self.recent_loss *= 1.0 - LOSS_MEMORY;
         self.marks.push_back((self.produced, packet.arrival));
         if self.marks.len() > 64 {
             self.marks.pop_front();
@@ -368,7 +394,7 @@ impl Playout {
     /// correction waits for a pause in the speech, where it cannot be heard; only a large one
     /// is made in the middle of a word.
     fn stretch(&mut self, n: usize, delay_ms: f64) -> usize {
-        let target = ms(self.delay.target());
+        let target = ms(self.target());
         let per_ms = f64::from(SAMPLE_RATE) / 1000.0;
         let quiet = stretch::is_quiet(&self.scratch[..n]);
         let late_by = self.filtered_delay - target;
@@ -416,6 +442,7 @@ impl Playout {
             next_payload,
         );
         self.stats.concealed_samples += n as u64;
+        self.recent_loss = self.recent_loss * (1.0 - LOSS_MEMORY) + LOSS_MEMORY;
         self.position += units;
         self.append(n);
     }
@@ -429,6 +456,15 @@ impl Playout {
             &mut self.scratch[..n],
             None,
         );
+        // A stream that stopped (a hold without a re-INVITE, a dead link) must not buzz on in
+        // concealment: after a while it fades to silence until packets come back.
+        for (i, sample) in self.scratch[..n].iter_mut().enumerate() {
+            let at = self.pending_underrun + i as u64;
+            if at > UNDERRUN_FADE_AFTER {
+                let faded = (at - UNDERRUN_FADE_AFTER) as f32 / UNDERRUN_FADE_OVER as f32;
+                *sample = (f32::from(*sample) * (1.0 - faded.min(1.0))) as i16;
+            }
+        }
         self.stats.underrun_samples += n as u64;
         self.pending_underrun += n as u64;
         self.position += self.samples_to_units(n as u64);
@@ -450,7 +486,7 @@ impl Playout {
 
     /// After an outage the buffer can hold far more than the target: drop the oldest packets.
     fn flush_if_far_behind(&mut self) {
-        let target = self.delay.target();
+        let target = self.target();
         let limit = (target * FLUSH_FACTOR).max(target + Duration::from_millis(200));
         while self.level() > limit && self.packets.len() > 1 {
             let Some((seq, _)) = self.packets.first() else {
