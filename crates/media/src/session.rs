@@ -21,11 +21,6 @@ use crate::codec::{Codec, Decoder, Encoder};
 use crate::dtmf::{self, DtmfSender};
 use crate::error::MediaError;
 use crate::format::{Frame, FRAME_DURATION, FRAME_SAMPLES, SILENCE};
-
-const HALF_FRAME: Duration = Duration::from_millis(10);
-/// Capture and playback buffering on top of framing, for the E-model's mouth-to-ear delay
-/// (not measured per call; the network's share is half the RTCP round trip, when known).
-const ASSUMED_DEVICE_DELAY: Duration = Duration::from_millis(20);
 use crate::jitter::{Playout, PlayoutConfig};
 use crate::latch::{Latch, Verdict};
 use crate::ports::MediaSockets;
@@ -35,6 +30,12 @@ use crate::rtcp_path::{is_rtcp, RtcpPath};
 use crate::rtp::{self, RtpSender};
 use crate::sdp::{Direction, Negotiated};
 use crate::stats::{MediaStats, ReceiveStats};
+
+/// The media thread plays each 20 ms frame in two halves this far apart.
+const HALF_FRAME: Duration = Duration::from_millis(10);
+/// Capture and playback buffering on top of framing, for the E-model's mouth-to-ear delay
+/// (not measured per call; the network's share is half the RTCP round trip, when known).
+const ASSUMED_DEVICE_DELAY: Duration = Duration::from_millis(20);
 
 /// Where the call's outgoing audio comes from.
 #[derive(Debug, Clone)]
