@@ -150,12 +150,7 @@ mod tests {
     use crate::format::{rms, FRAME_SAMPLES};
 
     fn tone(frame: usize) -> Frame {
-        let mut f = [0i16; FRAME_SAMPLES];
-        for (i, s) in f.iter_mut().enumerate() {
-            let t = (frame * FRAME_SAMPLES + i) as f64 / 48_000.0;
-            *s = (8000.0 * (2.0 * std::f64::consts::PI * 700.0 * t).sin()) as i16;
-        }
-        f
+        crate::testing::tone(700.0, 8000.0, frame)
     }
 
     #[test]

@@ -95,12 +95,7 @@ mod tests {
     use crate::format::{rms, FRAME_SAMPLES};
 
     fn tone(frame_index: usize) -> Frame {
-        let mut f = [0i16; FRAME_SAMPLES];
-        for (i, s) in f.iter_mut().enumerate() {
-            let t = (frame_index * FRAME_SAMPLES + i) as f64 / 48_000.0;
-            *s = (8000.0 * (2.0 * std::f64::consts::PI * 440.0 * t).sin()) as i16;
-        }
-        f
+        crate::testing::tone(440.0, 8000.0, frame_index)
     }
 
     #[test]
