@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use crate::random::XorShift;
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Impairment {
     /// Share of packets lost, 0..1.
@@ -67,7 +69,7 @@ impl Impairment {
 /// The per-packet decisions of one seeded run.
 pub struct Link {
     model: Impairment,
-    rng: u64,
+    rng: XorShift,
     bad: bool,
     index: u64,
     spike_left: Duration,
@@ -77,7 +79,7 @@ impl Link {
     pub fn new(model: Impairment, seed: u64) -> Self {
         Self {
             model,
-            rng: seed | 1,
+            rng: XorShift::new(seed),
             bad: false,
             index: 0,
             spike_left: Duration::ZERO,
@@ -116,11 +118,7 @@ impl Link {
     }
 
     fn uniform(&mut self) -> f64 {
-        // xorshift64*: small, fast, and good enough for a network model.
-        self.rng ^= self.rng >> 12;
-        self.rng ^= self.rng << 25;
-        self.rng ^= self.rng >> 27;
-        (self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+        self.rng.unit()
     }
 }
 

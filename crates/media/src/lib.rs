@@ -12,6 +12,7 @@ pub mod jitter;
 pub mod latch;
 pub mod ports;
 pub mod quality;
+pub mod random;
 pub mod rtcp;
 pub mod rtcp_path;
 pub mod rtp;

@@ -18,6 +18,8 @@ use rtc_rtcp::source_description::{
     SdesType, SourceDescription, SourceDescriptionChunk, SourceDescriptionItem,
 };
 
+use crate::random::XorShift;
+
 /// RFC 3550's minimum interval for a two-party call, before randomisation.
 const INTERVAL: Duration = Duration::from_secs(5);
 /// Seconds from 1900 (NTP's epoch) to 1970.
@@ -61,7 +63,7 @@ pub struct Rtcp {
     origin: Instant,
     origin_ntp: u64,
     next_report: Instant,
-    rng: u64,
+    rng: XorShift,
     /// The peer's last SR: the middle 32 bits of its NTP time, and when it arrived.
     last_sr: Option<(u32, Instant)>,
     /// Expected and received at the last report, for the fraction lost since (RFC 3550 A.3).
@@ -82,7 +84,7 @@ impl Rtcp {
             origin: now,
             origin_ntp: (seconds << 32) | fraction,
             next_report: now,
-            rng: seed | 1,
+            rng: XorShift::new(seed),
             last_sr: None,
             prior: (0, 0),
             rtt: None,
@@ -112,11 +114,6 @@ impl Rtcp {
     /// The compact 16.16 form of an NTP time that LSR and round trips use.
     fn middle(ntp: u64) -> u32 {
         (ntp >> 16) as u32
-    }
-
-    /// When the next report is due.
-    pub fn next_due(&self) -> Instant {
-        self.next_report
     }
 
     /// A compound report (SR when we are sending, else RR, then SDES CNAME) if one is due.
@@ -246,11 +243,7 @@ impl Rtcp {
 
     /// 0.5 to 1.5 times the interval (RFC 3550 §6.3.1), so that reports do not synchronise.
     fn randomised_interval(&mut self) -> Duration {
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        let unit = (self.rng >> 11) as f64 / (1u64 << 53) as f64;
-        INTERVAL.mul_f64(0.5 + unit)
+        INTERVAL.mul_f64(0.5 + self.rng.unit())
     }
 }
 

@@ -48,10 +48,6 @@ impl OpusEncoder {
         }
     }
 
-    pub fn expected_loss(&self) -> u8 {
-        self.expected_loss
-    }
-
     /// Encodes one frame into `out`, returning the packet length.
     pub fn encode(&mut self, frame: &Frame, out: &mut [u8]) -> Result<usize, MediaError> {
         self.inner.encode(frame, out).map_err(MediaError::codec)

@@ -6,6 +6,7 @@
 //! there?"), so gaps the sender left on purpose are filled with it too.
 
 use super::stretch::{pitch, MAX_PERIOD};
+use crate::random::XorShift;
 
 /// History kept: enough for the pitch search.
 pub const HISTORY: usize = 2 * MAX_PERIOD;
@@ -27,7 +28,7 @@ pub struct Concealer {
     /// A slowly rising, quickly falling estimate of the background level (RMS); none before
     /// any audio was heard.
     background: Option<f32>,
-    noise_seed: u32,
+    noise: XorShift,
 }
 
 impl Default for Concealer {
@@ -38,7 +39,7 @@ impl Default for Concealer {
             phase: 0,
             made: 0,
             background: None,
-            noise_seed: 0x2545_f491,
+            noise: XorShift::new(0x2545_f491),
         }
     }
 }
@@ -111,11 +112,8 @@ impl Concealer {
     }
 
     fn noise(&mut self) -> f32 {
-        self.noise_seed ^= self.noise_seed << 13;
-        self.noise_seed ^= self.noise_seed >> 17;
-        self.noise_seed ^= self.noise_seed << 5;
         // Uniform in [-1, 1) has an RMS of 1/sqrt(3).
-        let uniform = (self.noise_seed as f32 / u32::MAX as f32) * 2.0 - 1.0;
+        let uniform = self.noise.unit() as f32 * 2.0 - 1.0;
         uniform * 3f32.sqrt() * self.background.unwrap_or(0.0).min(MAX_NOISE_RMS)
     }
 }

@@ -139,12 +139,13 @@ impl DelayEstimator {
     }
 
     fn quantile_delay(&self) -> Duration {
-        let total: f64 = self.histogram.iter().sum();
+        // The weights sum to 1: the first packet gets all of it (forget 0), and every later
+        // one takes (1 - forget) from the rest.
         let mut acc = 0.0;
         let mut bucket = BUCKETS - 1;
         for (i, w) in self.histogram.iter().enumerate() {
             acc += w;
-            if acc >= self.config.quantile * total {
+            if acc >= self.config.quantile {
                 bucket = i;
                 break;
             }

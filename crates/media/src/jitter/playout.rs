@@ -257,7 +257,7 @@ impl Playout {
             return;
         };
         if let Some(packet) = self.packets.get(next) {
-            if packet.timestamp > self.position && !self.in_pause_gap_closed(packet.timestamp) {
+            if packet.timestamp > self.position && !self.gap_is_rounding(packet.timestamp) {
                 // The sender left a gap in media time (DTX, the end of a talkspurt): silence.
                 self.settle_underrun(true);
                 self.fill_pause();
@@ -295,7 +295,7 @@ impl Playout {
 
     /// Whether a timestamp gap before the next packet is really a pause: gaps shorter than a
     /// packet are rounding in the sender's clock and are played through.
-    fn in_pause_gap_closed(&self, timestamp: u64) -> bool {
+    fn gap_is_rounding(&self, timestamp: u64) -> bool {
         timestamp - self.position < self.packet_units / 2
     }
 

@@ -11,7 +11,7 @@ const DECIMATE: usize = 4;
 /// Below this normalised correlation a block is not periodic enough to stretch.
 const VOICED: f32 = 0.85;
 /// RMS under which a block is silence, stretchable at any period (about -50 dBFS).
-const QUIET_RMS: f32 = 100.0;
+const QUIET_RMS: f64 = 100.0;
 
 /// The period that best repeats in `x`, with its normalised correlation (1 is a perfect repeat).
 pub fn pitch(x: &[i16]) -> Option<(usize, f32)> {
@@ -68,16 +68,9 @@ fn best_lag(
     best
 }
 
-fn rms(x: &[i16]) -> f32 {
-    if x.is_empty() {
-        return 0.0;
-    }
-    (x.iter().map(|&s| f32::from(s).powi(2)).sum::<f32>() / x.len() as f32).sqrt()
-}
-
 /// Whether `x` is a pause (silence or background), where stretching cannot be heard.
 pub fn is_quiet(x: &[i16]) -> bool {
-    rms(x) < QUIET_RMS
+    crate::format::rms(x) < QUIET_RMS
 }
 
 /// The period to stretch `x` by, if it may be stretched at all.
