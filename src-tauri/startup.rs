@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use switchboard_desk::{
-    AccountConfig, AudioInput, AudioOutput, Engine, EngineConfig, EngineEvent, Settings,
+    AccountConfig, AudioInput, AudioOutput, Engine, EngineConfig, EngineEvent, Settings, SrtpPolicy,
 };
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -32,9 +32,9 @@ pub async fn start_engine() -> anyhow::Result<(Engine, UnboundedReceiver<EngineE
         }),
         None => Settings::default(),
     };
-    let (account, practice) = match &settings.trunk {
-        Some(trunk) => (trunk.account()?, false),
-        None => (AccountConfig::new("agent"), true),
+    let (account, practice, srtp) = match &settings.trunk {
+        Some(trunk) => (trunk.account()?, false, trunk.srtp),
+        None => (AccountConfig::new("agent"), true, SrtpPolicy::default()),
     };
     let config = EngineConfig {
         account,
@@ -43,6 +43,7 @@ pub async fn start_engine() -> anyhow::Result<(Engine, UnboundedReceiver<EngineE
         auto_answer: false,
         call_waiting: settings.agent.call_waiting,
         practice,
+        srtp,
     };
     Ok(Engine::start(config).await?)
 }

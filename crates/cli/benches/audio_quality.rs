@@ -116,6 +116,8 @@ fn run_ours(
         telephone_event: None,
         direction: Direction::SendRecv,
         remote_direction: Direction::SendRecv,
+        // baresip runs unencrypted here too; SRTP costs CPU, not quality.
+        srtp: None,
     };
     let recording = dir.join("ours.wav");
     let to_b = negotiated(relay.a_side, b.rtcp.local_addr().expect("addr"));

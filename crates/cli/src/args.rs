@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use switchboard_desk::SrtpPolicy;
 
 #[derive(Parser)]
 #[command(
@@ -66,6 +67,10 @@ pub struct Account {
     /// answering them is probed until it is back, then registered to again.
     #[arg(long, value_name = "SECS", default_value_t = 15)]
     pub keepalive: u64,
+    /// Encrypt calls: off, offer (SRTP whenever the other end takes it) or required (refuse
+    /// or hang up a call that will not be encrypted).
+    #[arg(long, value_name = "POLICY", default_value = "offer", value_parser = SrtpPolicy::parse)]
+    pub srtp: SrtpPolicy,
     #[command(flatten)]
     pub audio: Audio,
 }

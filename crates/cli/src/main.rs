@@ -9,7 +9,7 @@ use clap::Parser;
 use switchboard_desk::snapshot::CallPhase;
 use switchboard_desk::{
     AccountConfig, AudioInput, AudioOutput, CallId, Engine, EngineConfig, EngineEvent, Password,
-    Snapshot, Transport,
+    Snapshot, SrtpPolicy, Transport,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -40,6 +40,7 @@ async fn main() -> anyhow::Result<()> {
                     auto_answer: audio.auto_answer,
                     call_waiting: !audio.no_call_waiting,
                     practice: true,
+                    srtp: SrtpPolicy::default(),
                 },
                 None,
             )
@@ -86,6 +87,7 @@ fn engine_config(account: &Account) -> anyhow::Result<EngineConfig> {
         auto_answer: account.audio.auto_answer,
         call_waiting: !account.audio.no_call_waiting,
         practice: false,
+        srtp: account.srtp,
     })
 }
 

@@ -23,20 +23,56 @@ fn agent(registrar: &str, password: &str, extra: &[&str]) -> CliAgent {
 
 #[test]
 fn customer_call_is_answered_from_stdin_and_speech_flows_both_ways() {
-    speech_flows_both_ways("cli_first_call", None);
+    let (_, stats) = speech_flows_both_ways("cli_first_call", Case::default());
+    // Offered by default, but this customer's phone does not encrypt.
+    assert_eq!(stats["encrypted"], false, "{stats}");
 }
 
 /// A customer whose phone speaks only G.711 µ-law (or A-law) is answered in it, not refused.
 #[test]
 fn a_g711_only_customer_is_answered_in_g711_and_speech_flows_both_ways() {
-    let log = speech_flows_both_ways("cli_first_call_pcmu", Some("PCMU/8000"));
-    assert!(log.contains("PCMU"), "baresip did not use PCMU:\n{log}");
-    let log = speech_flows_both_ways("cli_first_call_pcma", Some("PCMA/8000"));
-    assert!(log.contains("PCMA"), "baresip did not use PCMA:\n{log}");
+    for codec in ["PCMU/8000", "PCMA/8000"] {
+        let name = format!("cli_first_call_{}", &codec[..4]);
+        let case = Case {
+            codec: Some(codec),
+            ..Case::default()
+        };
+        let (log, _) = speech_flows_both_ways(&name, case);
+        assert!(
+            log.contains(&codec[..4]),
+            "baresip did not use {codec}:\n{log}"
+        );
+    }
 }
 
-/// One answered call; returns the customer's baresip log.
-fn speech_flows_both_ways(name: &str, codec: Option<&str>) -> String {
+/// A customer whose phone insists on SRTP (RTP/SAVP, SDES keys) is answered encrypted, and
+/// speech still flows both ways: each side decrypted the other.
+#[test]
+fn an_srtp_customer_is_answered_encrypted_when_the_agent_requires_it() {
+    let case = Case {
+        mediaenc: Some("srtp-mand"),
+        agent_args: &["--srtp", "required"],
+        ..Case::default()
+    };
+    let (log, stats) = speech_flows_both_ways("cli_first_call_srtp", case);
+    assert_eq!(stats["encrypted"], true, "{stats}");
+    assert_eq!(stats["packetsRejected"], 0, "{stats}");
+    assert!(log.contains("srtp"), "baresip did not run SRTP:\n{log}");
+}
+
+/// What the customer's phone does, and how the agent is started.
+#[derive(Default)]
+struct Case {
+    /// baresip's only codec; Opus when unset.
+    codec: Option<&'static str>,
+    /// baresip's media encryption.
+    mediaenc: Option<&'static str>,
+    agent_args: &'static [&'static str],
+}
+
+/// One answered call; returns the customer's baresip log and the agent's call statistics.
+fn speech_flows_both_ways(name: &str, case: Case) -> (String, serde_json::Value) {
+    let codec = case.codec;
     let out = switchboard_testkit::output::dir(name);
     let kamailio = Kamailio::start(
         &out,
@@ -52,16 +88,14 @@ fn speech_flows_both_ways(name: &str, codec: Option<&str>) -> String {
     let recording = out.join("agent-heard.wav");
 
     let registrar = kamailio.uri();
-    let mut agent = agent(
-        &registrar,
-        "agent-secret",
-        &[
-            "--play",
-            agent_speech.to_str().expect("utf-8 path"),
-            "--record",
-            recording.to_str().expect("utf-8 path"),
-        ],
-    );
+    let mut args = vec![
+        "--play",
+        agent_speech.to_str().expect("utf-8 path"),
+        "--record",
+        recording.to_str().expect("utf-8 path"),
+    ];
+    args.extend(case.agent_args);
+    let mut agent = agent(&registrar, "agent-secret", &args);
     let registered = agent.wait("registered", 10);
     assert!(
         registered["expires"].as_u64().unwrap_or(0) > 0,
@@ -77,6 +111,7 @@ fn speech_flows_both_ways(name: &str, codec: Option<&str>) -> String {
         &customer_speech,
         Options {
             codec: codec.map(str::to_owned),
+            mediaenc: case.mediaenc.map(str::to_owned),
             ..Options::default()
         },
     );
@@ -150,7 +185,7 @@ fn speech_flows_both_ways(name: &str, codec: Option<&str>) -> String {
         "customer's audio does not follow the agent's speech (r = {corr:.2})"
     );
     agent.send("quit");
-    customer.log()
+    (customer.log(), stats.clone())
 }
 
 #[test]

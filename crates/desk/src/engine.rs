@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::time::SystemTime;
 
 use switchboard_media::ports::MediaSockets;
-use switchboard_media::sdp::{Direction, LocalSdp, Negotiated};
+use switchboard_media::sdp::{check_offer, Direction, LocalSdp, Negotiated};
+use switchboard_media::srtp::SrtpPolicy;
 use switchboard_media::{
     AudioInput, AudioOutput, MediaError, MediaEvent, MediaListener, MediaSession, MediaStats,
     SessionConfig,
@@ -32,6 +33,8 @@ pub struct EngineConfig {
     pub call_waiting: bool,
     /// Run the practice line: no trunk, a simulated customer calls over loopback SIP.
     pub practice: bool,
+    /// Whether calls are encrypted (SRTP with SDES keys).
+    pub srtp: SrtpPolicy,
 }
 
 pub(crate) enum Command {
@@ -357,6 +360,16 @@ impl EngineTask {
             });
             return;
         }
+        if let Err(e) = check_offer(&offer, self.config.srtp) {
+            tracing::warn!(%call, "refused before ringing: {e}");
+            let _ = self.agent.reject(&call, 488);
+            self.emit(EngineEvent::RefusedUnacceptable {
+                caller,
+                display_name,
+                reason: e.to_string(),
+            });
+            return;
+        }
         self.emit(EngineEvent::Incoming {
             call: call.clone(),
             caller: caller.clone(),
@@ -468,15 +481,15 @@ impl EngineTask {
         };
         let offer = call.offer.take().unwrap_or_default();
         let (answer, sdp, socket, negotiated) =
-            match prepare_answer(&offer, self.agent.local_addr()) {
+            match prepare_answer(&offer, self.agent.local_addr(), self.config.srtp) {
                 Ok(prepared) => prepared,
                 Err(e) => {
                     tracing::warn!(call = %id, "cannot answer: {e}");
-                    let status = if matches!(e, MediaError::NoCommonCodec | MediaError::Sdp(_)) {
-                        488
-                    } else {
-                        500
-                    };
+                    let not_acceptable = matches!(
+                        e,
+                        MediaError::NoCommonCodec | MediaError::Sdp(_) | MediaError::Srtp(_)
+                    );
+                    let status = if not_acceptable { 488 } else { 500 };
                     let _ = self.agent.reject(id, status);
                     return;
                 }
@@ -511,7 +524,7 @@ impl EngineTask {
 
     pub(crate) fn dial(&mut self, target: &str) -> Result<CallId, DeskError> {
         let socket = MediaSockets::bind(self.agent.local_addr().ip())?;
-        let mut sdp = LocalSdp::new(socket.rtp_addr()?);
+        let mut sdp = LocalSdp::secured(socket.rtp_addr()?, self.config.srtp)?;
         let offer = sdp.offer(Direction::SendRecv);
         let id = self.agent.call(target, &offer)?;
         self.calls.insert(
@@ -637,9 +650,10 @@ fn start_media(
 fn prepare_answer(
     offer: &str,
     sip_local: SocketAddr,
+    srtp: SrtpPolicy,
 ) -> Result<(String, LocalSdp, MediaSockets, Negotiated), MediaError> {
     let socket = MediaSockets::bind(sip_local.ip())?;
-    let mut sdp = LocalSdp::new(socket.rtp_addr()?);
+    let mut sdp = LocalSdp::secured(socket.rtp_addr()?, srtp)?;
     let (answer, negotiated) = sdp.answer(offer, Direction::SendRecv)?;
     Ok((answer, sdp, socket, negotiated))
 }

@@ -40,6 +40,14 @@ pub enum EngineEvent {
         caller: String,
         display_name: Option<String>,
     },
+    /// A call was refused with 488 before it rang: its media cannot be agreed (no codec in
+    /// common, or not encrypted when SRTP is required). `reason` says which.
+    #[serde(rename_all = "camelCase")]
+    RefusedUnacceptable {
+        caller: String,
+        display_name: Option<String>,
+        reason: String,
+    },
     /// An outgoing call is alerting at the far end.
     Ringing {
         call: CallId,

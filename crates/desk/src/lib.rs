@@ -17,5 +17,6 @@ pub use event::EngineEvent;
 pub use settings::{Settings, SettingsError};
 pub use snapshot::{CallView, RegistrationView, Snapshot};
 
+pub use switchboard_media::srtp::SrtpPolicy;
 pub use switchboard_media::{AudioInput, AudioOutput, MediaStats};
 pub use switchboard_sip::{AccountConfig, CallId, EndReason, Password, Transport, TrunkUri};

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use switchboard_media::ports::MediaSockets;
 use switchboard_media::sdp::{Direction, LocalSdp};
+use switchboard_media::srtp::SrtpPolicy;
 use switchboard_media::{AudioInput, AudioOutput, MediaSession, SessionConfig};
 use switchboard_sip::{AccountConfig, SipAgent, SipEvent};
 use tokio::sync::{mpsc, Mutex};
@@ -82,7 +83,8 @@ async fn one_call(
     uri: &str,
 ) -> Result<(), DeskError> {
     let socket = MediaSockets::bind(agent.local_addr().ip())?;
-    let mut sdp = LocalSdp::new(socket.rtp_addr()?);
+    // Encrypted as a contact center's trunk would be, so practice shows what calls will.
+    let mut sdp = LocalSdp::secured(socket.rtp_addr()?, SrtpPolicy::Offer)?;
     let offer = sdp.offer(Direction::SendRecv);
     let call = agent.call(uri, &offer)?;
     let mut events = events.lock().await;

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use switchboard_media::srtp::SrtpPolicy;
 pub use switchboard_sip::locate::parse_dns_server;
 use switchboard_sip::{AccountConfig, Password, TrunkUri};
 
@@ -56,6 +57,10 @@ pub struct TrunkSettings {
     pub dns_servers: Vec<String>,
     pub user: String,
     pub display_name: Option<String>,
+    /// Whether calls are encrypted: "off", "offer" (the default: SRTP whenever the other end
+    /// takes it) or "required" (a call that will not be encrypted is refused).
+    #[serde(default)]
+    pub srtp: SrtpPolicy,
     /// Environment variable holding the password. The OS keychain replaces this with the
     /// managed-configuration work; a password is never written in this file.
     pub password_env: Option<String>,

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use switchboard_desk::{
     AccountConfig, AudioInput, AudioOutput, EndReason, Engine, EngineConfig, EngineEvent, Password,
+    SrtpPolicy,
 };
 use switchboard_testkit::audio;
 use switchboard_testkit::baresip::Baresip;
@@ -55,6 +56,7 @@ async fn engine_registers_answers_and_reports_the_call() {
         auto_answer: false,
         call_waiting: true,
         practice: false,
+        srtp: SrtpPolicy::Offer,
     })
     .await
     .expect("engine starts");
@@ -137,6 +139,7 @@ async fn unreachable_registrar_is_reported_clearly_and_probed_until_it_answers()
         auto_answer: false,
         call_waiting: true,
         practice: false,
+        srtp: SrtpPolicy::Offer,
     })
     .await
     .expect("engine starts");
@@ -192,6 +195,7 @@ async fn practice_line_calls_the_agent_with_recorded_speech() {
         auto_answer: false,
         call_waiting: true,
         practice: true,
+        srtp: SrtpPolicy::Offer,
     })
     .await
     .expect("engine starts");
@@ -219,6 +223,8 @@ async fn practice_line_calls_the_agent_with_recorded_speech() {
         EngineEvent::Ended { reason, stats, .. } => {
             assert_eq!(reason, EndReason::LocalHangup);
             assert!(stats.packets_received > 100, "{stats:?}");
+            // The practice customer offers SRTP, as a trunk would, and the agent takes it.
+            assert!(stats.encrypted, "{stats:?}");
         }
         other => panic!("expected ended, got {other:?}"),
     }

@@ -18,6 +18,7 @@ pub mod rtcp_path;
 pub mod rtp;
 pub mod sdp;
 pub mod session;
+pub mod srtp;
 pub mod stats;
 #[cfg(test)]
 mod testing;

@@ -15,8 +15,10 @@ use std::time::{Duration, Instant, SystemTime};
 /// How often the reader thread looks at its stop flag.
 const READER_POLL: Duration = Duration::from_millis(250);
 
+use crate::error::MediaError;
 use crate::rtcp::{Feedback, Reception, Rtcp, Sent};
 use crate::sdp::Negotiated;
+use crate::srtp::{SrtpContexts, SrtpKeys};
 
 pub struct RtcpPath {
     socket: UdpSocket,
@@ -24,13 +26,28 @@ pub struct RtcpPath {
     stop_reader: Arc<AtomicBool>,
     target: SocketAddr,
     mux: bool,
+    /// SRTCP, with contexts of its own (the RTP ones live on the media thread).
+    srtp_keys: Option<SrtpKeys>,
+    srtcp: Option<SrtpContexts>,
     pub state: Rtcp,
     /// Malformed reports received (counted, never fatal).
     pub malformed: u64,
+    /// Reports that failed SRTCP authentication or were replays.
+    pub rejected: u64,
 }
 
 impl RtcpPath {
-    pub fn new(socket: UdpSocket, negotiated: &Negotiated, ssrc: u32, seed: u64) -> Self {
+    pub fn new(
+        socket: UdpSocket,
+        negotiated: &Negotiated,
+        ssrc: u32,
+        seed: u64,
+    ) -> Result<Self, MediaError> {
+        let srtcp = negotiated
+            .srtp
+            .as_ref()
+            .map(SrtpContexts::new)
+            .transpose()?;
         let stop_reader = Arc::new(AtomicBool::new(false));
         let arrivals = match spawn_reader(&socket, stop_reader.clone()) {
             Ok(rx) => Some(rx),
@@ -40,20 +57,32 @@ impl RtcpPath {
             }
         };
         let cname = format!("{ssrc:08x}@switchboard");
-        Self {
+        Ok(Self {
             socket,
             arrivals,
             stop_reader,
             target: negotiated.rtcp,
             mux: negotiated.rtcp_mux,
+            srtp_keys: negotiated.srtp.clone(),
+            srtcp,
             state: Rtcp::new(ssrc, &cname, Instant::now(), SystemTime::now(), seed),
             malformed: 0,
-        }
+            rejected: 0,
+        })
     }
 
     pub fn renegotiated(&mut self, negotiated: &Negotiated) {
         self.target = negotiated.rtcp;
         self.mux = negotiated.rtcp_mux;
+        if negotiated.srtp != self.srtp_keys {
+            match negotiated.srtp.as_ref().map(SrtpContexts::new).transpose() {
+                Ok(srtcp) => {
+                    self.srtcp = srtcp;
+                    self.srtp_keys = negotiated.srtp.clone();
+                }
+                Err(e) => tracing::warn!("new SRTCP keys refused, keeping the old ones: {e}"),
+            }
+        }
     }
 
     /// Multiplexed RTCP follows the RTP latch: it goes where the peer's RTP comes from.
@@ -80,6 +109,29 @@ impl RtcpPath {
 
     /// A report, from either socket.
     pub fn on_datagram(&mut self, now: Instant, datagram: &[u8]) -> Option<Feedback> {
+        // Not RTCP at all (a peer's NAT keepalive, say): nothing to authenticate.
+        let shaped = matches!(datagram, [first, ..] if first >> 6 == 2)
+            && self
+                .srtcp
+                .as_ref()
+                .map_or(datagram.len() >= 8, |s| s.could_be_srtcp(datagram));
+        if !shaped {
+            self.malformed += 1;
+            return None;
+        }
+        let decrypted;
+        let datagram = match self.srtcp.as_mut().map(|s| s.unprotect_rtcp(datagram)) {
+            None => datagram,
+            Some(Ok(plain)) => {
+                decrypted = plain;
+                &decrypted[..]
+            }
+            Some(Err(e)) => {
+                self.rejected += 1;
+                tracing::trace!("srtcp: {e}");
+                return None;
+            }
+        };
         match self.state.on_packet(now, datagram) {
             Ok(f) => Some(f),
             Err(e) => {
@@ -100,6 +152,14 @@ impl RtcpPath {
     ) {
         let Some(report) = self.state.poll(now, sent, reception) else {
             return;
+        };
+        let report = match self.srtcp.as_mut().map(|s| s.protect_rtcp(&report)) {
+            None => report,
+            Some(Ok(protected)) => protected.to_vec(),
+            Some(Err(e)) => {
+                tracing::warn!("srtcp: {e}");
+                return;
+            }
         };
         let socket = if self.mux { rtp_socket } else { &self.socket };
         if let Err(e) = socket.send_to(&report, self.target) {

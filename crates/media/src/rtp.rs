@@ -93,6 +93,12 @@ pub struct Received {
     pub payload: Bytes,
 }
 
+/// Whether a datagram starts like an RTP packet: version 2 and a whole fixed header. What an
+/// SRTP packet shows before it is authenticated.
+pub fn has_header(datagram: &[u8]) -> bool {
+    datagram.len() >= 12 && datagram[0] >> 6 == 2
+}
+
 /// Parses a datagram as RTP; anything else (RTCP, STUN, garbage) is `None`.
 pub fn parse(datagram: &[u8]) -> Option<Received> {
     // Version 2, and not an RTCP packet type (RFC 5761 4: 200..=204 would be PT 72..=76).

@@ -12,6 +12,7 @@ use rtc_sdp::{MediaDescription, SessionDescription};
 
 use crate::codec::Codec;
 use crate::error::MediaError;
+use crate::srtp::{Crypto, LocalSecurity, RemoteSecurity, SrtpKeys, SrtpPolicy};
 
 /// Our dynamic payload types when we make the offer; in an answer the offerer's numbers win.
 const OPUS_PT: u8 = 111;
@@ -98,6 +99,8 @@ pub struct Negotiated {
     /// The direction the peer wrote, from its point of view (`SendOnly` or `Inactive` means
     /// the peer has put us on hold).
     pub remote_direction: Direction,
+    /// The SRTP keys, when the stream is encrypted (SDES).
+    pub srtp: Option<SrtpKeys>,
 }
 
 /// Our side of one call's SDP: the same origin throughout the dialog, its version bumped for
@@ -113,11 +116,21 @@ pub struct LocalSdp {
     dtmf_pt: Option<u8>,
     /// RTCP multiplexed on the RTP port: offered until an exchange settles it.
     rtcp_mux: bool,
+    security: LocalSecurity,
 }
 
 impl LocalSdp {
-    /// A description receiving at `local`, with a random session id.
+    /// A description receiving plain RTP at `local`, with a random session id.
     pub fn new(local: SocketAddr) -> Self {
+        Self::with_security(local, LocalSecurity::plain())
+    }
+
+    /// A description receiving at `local` that offers (or requires) SRTP as `policy` says.
+    pub fn secured(local: SocketAddr, policy: SrtpPolicy) -> Result<Self, MediaError> {
+        Ok(Self::with_security(local, LocalSecurity::new(policy)?))
+    }
+
+    fn with_security(local: SocketAddr, security: LocalSecurity) -> Self {
         let random = RandomState::new().build_hasher().finish();
         Self {
             local,
@@ -130,6 +143,7 @@ impl LocalSdp {
                 .collect(),
             dtmf_pt: Some(TELEPHONE_EVENT_PT),
             rtcp_mux: true,
+            security,
         }
     }
 
@@ -137,7 +151,8 @@ impl LocalSdp {
         self.local
     }
 
-    /// An offer for our codecs (Opus first) and telephone-events, with `direction` as our wish.
+    /// An offer for our codecs (Opus first) and telephone-events, with `direction` as our wish,
+    /// and our SRTP keys as the policy says.
     pub fn offer(&mut self, direction: Direction) -> String {
         self.describe(direction)
     }
@@ -145,13 +160,14 @@ impl LocalSdp {
     /// Answers a remote offer: takes Opus if offered, else G.711 in the offerer's order, with
     /// the offerer's payload type; refuses when nothing offered is ours.
     /// `wish` is what we want (sendonly while we hold the call); the answer grants no more
-    /// than the offer allows.
+    /// than the offer allows. An offer whose encryption does not meet our policy is refused.
     pub fn answer(
         &mut self,
         remote_offer: &str,
         wish: Direction,
     ) -> Result<(String, Negotiated), MediaError> {
-        let negotiated = read(remote_offer, wish, Choice::OursFirst)?;
+        let (mut negotiated, security) = read_stream(remote_offer, wish, Choice::OursFirst)?;
+        negotiated.srtp = self.security.answer(&security)?;
         self.agree(&negotiated);
         Ok((self.describe(negotiated.direction), negotiated))
     }
@@ -162,7 +178,8 @@ impl LocalSdp {
         remote_answer: &str,
         offered: Direction,
     ) -> Result<Negotiated, MediaError> {
-        let negotiated = read(remote_answer, offered, Choice::TheirsFirst)?;
+        let (mut negotiated, security) = read_stream(remote_answer, offered, Choice::TheirsFirst)?;
+        negotiated.srtp = self.security.read_answer(&security)?;
         self.agree(&negotiated);
         Ok(negotiated)
     }
@@ -175,27 +192,21 @@ impl LocalSdp {
 
     fn describe(&mut self, direction: Direction) -> String {
         self.version += 1;
-        describe(
-            self.local,
-            self.session_id,
-            self.version,
-            &self.audio,
-            self.dtmf_pt,
-            self.rtcp_mux,
-            direction,
-        )
+        describe(self, direction)
     }
 }
 
-fn describe(
-    local: SocketAddr,
-    session_id: u64,
-    version: u64,
-    audio: &[(Codec, u8)],
-    dtmf_pt: Option<u8>,
-    rtcp_mux: bool,
-    direction: Direction,
-) -> String {
+/// Writes `ours` as a description with `direction`.
+fn describe(ours: &LocalSdp, direction: Direction) -> String {
+    let LocalSdp {
+        local,
+        session_id,
+        version,
+        ref audio,
+        dtmf_pt,
+        rtcp_mux,
+        ref security,
+    } = *ours;
     let ip = local.ip();
     let address_type = if ip.is_ipv4() { "IP4" } else { "IP6" };
     let mut sd = SessionDescription::new_jsep_session_description(false);
@@ -221,7 +232,7 @@ fn describe(
                 value: local.port() as isize,
                 range: None,
             },
-            protos: vec!["RTP".into(), "AVP".into()],
+            protos: security.transport().split('/').map(Into::into).collect(),
             formats: vec![],
         },
         ..Default::default()
@@ -250,8 +261,20 @@ fn describe(
     if rtcp_mux {
         media = media.with_property_attribute("rtcp-mux".into());
     }
+    for crypto in security.attributes() {
+        media = media.with_value_attribute("crypto".into(), crypto.value());
+    }
     let media = media.with_property_attribute(direction.attribute().into());
     sd.with_media(media).marshal()
+}
+
+/// Whether we could answer `remote_offer` under `policy` (a codec in common, encryption as the
+/// policy demands), so a call we would refuse on answering is refused before it rings.
+pub fn check_offer(remote_offer: &str, policy: SrtpPolicy) -> Result<(), MediaError> {
+    let anywhere = SocketAddr::from(([127, 0, 0, 1], 9));
+    LocalSdp::secured(anywhere, policy)?
+        .answer(remote_offer, Direction::SendRecv)
+        .map(|_| ())
 }
 
 /// Whose order of preference picks the codec.
@@ -264,8 +287,19 @@ enum Choice {
     TheirsFirst,
 }
 
-/// Reads a remote description; `wish` is our side's direction for the stream.
+/// Reads a remote description; `wish` is our side's direction for the stream. The SRTP keys
+/// are left for [`LocalSecurity`] to agree.
+#[cfg(test)]
 fn read(body: &str, wish: Direction, choice: Choice) -> Result<Negotiated, MediaError> {
+    read_stream(body, wish, choice).map(|(negotiated, _)| negotiated)
+}
+
+/// Reads a remote description's audio stream and what it says about security.
+fn read_stream(
+    body: &str,
+    wish: Direction,
+    choice: Choice,
+) -> Result<(Negotiated, RemoteSecurity), MediaError> {
     let sd = SessionDescription::unmarshal(&mut Cursor::new(body))
         .map_err(|e| MediaError::Sdp(e.to_string()))?;
     let media = sd
@@ -340,7 +374,7 @@ fn read(body: &str, wish: Direction, choice: Choice) -> Result<Negotiated, Media
     if ip.is_unspecified() {
         remote_direction = remote_direction.and(Direction::SendOnly);
     }
-    Ok(Negotiated {
+    let negotiated = Negotiated {
         remote,
         rtcp,
         rtcp_mux,
@@ -349,7 +383,47 @@ fn read(body: &str, wish: Direction, choice: Choice) -> Result<Negotiated, Media
         telephone_event,
         direction: wish.and(remote_direction.reversed()),
         remote_direction,
-    })
+        srtp: None,
+    };
+    Ok((negotiated, remote_security(media)?))
+}
+
+/// The stream's transport and `a=crypto` keys. DTLS-SRTP (UDP/TLS/RTP/SAVP) is not spoken.
+fn remote_security(media: &MediaDescription) -> Result<RemoteSecurity, MediaError> {
+    let transport = media.media_name.protos.join("/");
+    let savp = match transport.to_ascii_uppercase().as_str() {
+        "RTP/AVP" | "RTP/AVPF" => false,
+        "RTP/SAVP" | "RTP/SAVPF" => true,
+        _ => {
+            return Err(MediaError::Srtp(format!(
+                "transport {transport} is not one we speak (RTP/AVP or RTP/SAVP with a=crypto)"
+            )))
+        }
+    };
+    let mut security = RemoteSecurity {
+        savp,
+        ..Default::default()
+    };
+    let values = media
+        .attributes
+        .iter()
+        .filter(|a| a.key == "crypto")
+        .map(|a| a.value.as_deref().unwrap_or_default());
+    for value in values {
+        match Crypto::parse(value) {
+            Ok(Some(crypto)) => security.usable.push(crypto),
+            Ok(None) => {
+                let suite = value.split_ascii_whitespace().nth(1).unwrap_or_default();
+                security.refused.get_or_insert_with(|| {
+                    format!("{suite}: a suite or parameters we do not implement")
+                });
+            }
+            Err(e) => {
+                security.refused.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+    Ok(security)
 }
 
 /// `a=rtcp:PORT [IN IP4 ADDRESS]` (RFC 3605), else the RTP port plus one (RFC 3550 §11).

@@ -29,6 +29,7 @@ use crate::rtcp::{Feedback, Reception, Sent};
 use crate::rtcp_path::{is_rtcp, RtcpPath};
 use crate::rtp::{self, RtpSender};
 use crate::sdp::{Direction, Negotiated};
+use crate::srtp::{SrtpContexts, SrtpKeys};
 use crate::stats::{MediaStats, ReceiveStats};
 
 /// The media thread plays each 20 ms frame in two halves this far apart.
@@ -114,6 +115,7 @@ impl MediaSession {
         let codec = config.negotiated.codec;
         let encoder = Encoder::new(codec)?;
         let playout = Playout::new(codec, Decoder::new(codec)?, PlayoutConfig::default());
+        let srtp = contexts(config.negotiated.srtp.as_ref())?;
         let MediaSockets { rtp, rtcp } = config.sockets;
         rtp.set_nonblocking(false)?;
         let seed = random_seed();
@@ -123,7 +125,7 @@ impl MediaSession {
             &config.negotiated,
             sender.ssrc(),
             seed.rotate_left(17),
-        );
+        )?;
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let (control, control_rx) = mpsc::channel();
@@ -132,6 +134,8 @@ impl MediaSession {
             socket: rtp,
             latch: Latch::new(config.negotiated.remote),
             rtcp,
+            srtp_keys: config.negotiated.srtp.clone(),
+            srtp,
             codec,
             payload_type: config.negotiated.payload_type,
             telephone_event,
@@ -233,6 +237,11 @@ impl Drop for MediaSession {
     }
 }
 
+/// A stream's SRTP contexts, when it is encrypted.
+fn contexts(keys: Option<&SrtpKeys>) -> Result<Option<SrtpContexts>, MediaError> {
+    keys.map(SrtpContexts::new).transpose()
+}
+
 fn random_seed() -> u64 {
     RandomState::new().build_hasher().finish()
 }
@@ -325,6 +334,10 @@ struct Pump {
     /// Where RTP goes: the SDP's address until the peer's media shows it comes from elsewhere.
     latch: Latch,
     rtcp: RtcpPath,
+    /// The keys the stream runs on, and their contexts; RTP is sent and accepted only
+    /// through them when the stream is encrypted.
+    srtp_keys: Option<SrtpKeys>,
+    srtp: Option<SrtpContexts>,
     codec: Codec,
     payload_type: u8,
     telephone_event: Option<u8>,
@@ -385,6 +398,9 @@ impl Pump {
                     if n.codec != self.codec {
                         self.switch_codec(n.codec);
                     }
+                    if n.srtp != self.srtp_keys {
+                        self.rekey(n.srtp.clone());
+                    }
                     self.latch.reset(n.remote);
                     self.rtcp.renegotiated(&n);
                     self.payload_type = n.payload_type;
@@ -395,6 +411,17 @@ impl Pump {
                 Control::Dtmf(codes) => self.dtmf.push(&codes),
                 Control::Bridge(end) => self.bridge = end,
             }
+        }
+    }
+
+    /// A re-INVITE brought new keys (or took encryption away).
+    fn rekey(&mut self, keys: Option<SrtpKeys>) {
+        match contexts(keys.as_ref()) {
+            Ok(srtp) => {
+                self.srtp = srtp;
+                self.srtp_keys = keys;
+            }
+            Err(e) => tracing::warn!("new SRTP keys refused, keeping the old ones: {e}"),
         }
     }
 
@@ -410,6 +437,10 @@ impl Pump {
             }
             Err(e) => tracing::warn!("switching to {codec:?}: {e}"),
         }
+    }
+
+    fn srtp_tag_len(&self) -> usize {
+        self.srtp_keys.as_ref().map_or(0, |k| k.suite.rtp_tag_len())
     }
 
     fn frame_units(&self) -> u32 {
@@ -469,10 +500,22 @@ impl Pump {
     }
 
     fn transmit(&mut self, packet: &[u8]) {
+        let protected;
+        let packet = match self.srtp.as_mut().map(|s| s.protect_rtp(packet)) {
+            None => packet,
+            Some(Ok(p)) => {
+                protected = p;
+                &protected[..]
+            }
+            Some(Err(e)) => {
+                tracing::warn!("srtp: {e}");
+                return;
+            }
+        };
         match self.socket.send_to(packet, self.latch.target()) {
             Ok(_) => {
                 self.stats.packets_sent += 1;
-                let payload = packet.len().saturating_sub(12) as u32;
+                let payload = packet.len().saturating_sub(12 + self.srtp_tag_len()) as u32;
                 self.sent_octets = self.sent_octets.wrapping_add(payload);
             }
             Err(e) => tracing::trace!("rtp send: {e}"),
@@ -520,6 +563,27 @@ impl Pump {
             }
             return;
         }
+        // Not RTP at all (a NAT keepalive, say): nothing to authenticate.
+        let shaped = rtp::has_header(datagram)
+            && self.srtp.as_ref().is_none_or(|s| s.could_be_srtp(datagram));
+        if !shaped {
+            return;
+        }
+        // Authenticated before anything else reads it: a forged packet must not move the latch
+        // or reach the jitter buffer.
+        let decrypted;
+        let datagram = match self.srtp.as_mut().map(|s| s.unprotect_rtp(datagram)) {
+            None => datagram,
+            Some(Ok(plain)) => {
+                decrypted = plain;
+                &decrypted[..]
+            }
+            Some(Err(e)) => {
+                self.stats.packets_rejected += 1;
+                tracing::trace!("srtp: {e}");
+                return;
+            }
+        };
         let Some(packet) = rtp::parse(datagram) else {
             return;
         };
@@ -682,6 +746,8 @@ impl Pump {
             } else {
                 0.0
             },
+            encrypted: self.srtp.is_some(),
+            packets_rejected: self.stats.packets_rejected + self.rtcp.rejected,
             ..self.stats
         }
     }
@@ -691,6 +757,7 @@ impl Pump {
 mod tests {
     use super::*;
     use crate::format::rms;
+    use crate::srtp::{MasterKey, Suite};
 
     fn tone_file(name: &str) -> (PathBuf, PathBuf) {
         let dir = std::env::temp_dir().join(format!("sb-{name}-{}", std::process::id()));
@@ -802,6 +869,66 @@ mod tests {
         std::fs::remove_dir_all(&dir).ok();
     }
 
+    /// An encrypted call: the tone crosses, SRTCP gives a round trip, and plain packets from a
+    /// third party are refused without disturbing what is played.
+    #[test]
+    fn srtp_carries_the_call_and_refuses_what_is_not_authentic() {
+        for mux in [false, true] {
+            let (dir, tone) = tone_file(if mux { "srtp-mux" } else { "srtp" });
+            let rec = dir.join("rec.wav");
+            let setup = Setup {
+                mux,
+                srtp: true,
+                forge_into_b: true,
+                ..Setup::default()
+            };
+            let input = AudioInput::File {
+                path: tone,
+                looping: true,
+            };
+            let (a, b) = pair_with(setup, input, AudioOutput::File(rec.clone()), None);
+            std::thread::sleep(Duration::from_millis(4500));
+            let (sa, sb) = (a.stop(), b.stop());
+            assert!(sa.encrypted && sb.encrypted, "{sa:?} {sb:?}");
+            assert_eq!(sb.packets_rejected, FORGED, "mux {mux}: {sb:?}");
+            assert_eq!(
+                (sb.packets_lost, sb.packets_late),
+                (0, 0),
+                "mux {mux}: {sb:?}"
+            );
+            assert!(sb.packets_received >= 200, "mux {mux}: {sb:?}");
+            assert!(
+                sa.rtt_ms.or(sb.rtt_ms).is_some(),
+                "SRTCP, mux {mux}: {sa:?} {sb:?}"
+            );
+            let level = tail_level(&rec);
+            assert!(level > 2000.0, "mux {mux}: recorded level {level}");
+            std::fs::remove_dir_all(&dir).ok();
+        }
+    }
+
+    const FORGED: u64 = 25;
+
+    /// Sends `FORGED` plain RTP packets to `to`, 20 ms apart, from a socket of its own.
+    fn forge(to: SocketAddr, payload_type: u8) {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        std::thread::spawn(move || {
+            let mut sender = RtpSender::new(payload_type, 99);
+            let mut wire = [0u8; 200];
+            std::thread::sleep(Duration::from_millis(300));
+            for _ in 0..FORGED {
+                let n = sender.packetize(&[0xAA; 80], 960, &mut wire).expect("fits");
+                socket.send_to(&wire[..n], to).expect("send");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+    }
+
+    fn test_key() -> MasterKey {
+        let provider = rtc_srtp::crypto::default_provider().expect("ring");
+        MasterKey::generate(provider.as_ref()).expect("key")
+    }
+
     #[derive(Clone, Copy)]
     struct Setup {
         codec: Codec,
@@ -809,6 +936,10 @@ mod tests {
         te: Option<u8>,
         /// Session a's SDP names an address b does not send from; b's names a correctly.
         a_told_wrong_address: bool,
+        /// Both sides encrypt (SRTP keys as SDES would give them).
+        srtp: bool,
+        /// A third party sends b plain RTP packets in the stream's payload type.
+        forge_into_b: bool,
     }
 
     impl Default for Setup {
@@ -818,6 +949,8 @@ mod tests {
                 mux: false,
                 te: None,
                 a_told_wrong_address: false,
+                srtp: false,
+                forge_into_b: false,
             }
         }
     }
@@ -845,7 +978,15 @@ mod tests {
         let ip = "127.0.0.1".parse().expect("ip");
         let a = MediaSockets::bind(ip).expect("bind");
         let b = MediaSockets::bind(ip).expect("bind");
-        let negotiated = |to: &MediaSockets| {
+        let (key_a, key_b) = (test_key(), test_key());
+        let keys = |ours: &MasterKey, theirs: &MasterKey| {
+            setup.srtp.then(|| SrtpKeys {
+                suite: Suite::AesCm128HmacSha1_80,
+                ours: ours.clone(),
+                theirs: theirs.clone(),
+            })
+        };
+        let negotiated = |to: &MediaSockets, srtp: Option<SrtpKeys>| {
             let remote = to.rtp_addr().expect("addr");
             Negotiated {
                 remote,
@@ -860,15 +1001,19 @@ mod tests {
                 telephone_event: setup.te,
                 direction: Direction::SendRecv,
                 remote_direction: Direction::SendRecv,
+                srtp,
             }
         };
-        let mut to_b = negotiated(&b);
+        let mut to_b = negotiated(&b, keys(&key_a, &key_b));
+        if setup.forge_into_b {
+            forge(to_b.remote, to_b.payload_type);
+        }
         if setup.a_told_wrong_address {
             // A port nobody listens on: what b "said" in its SDP.
             let gone = UdpSocket::bind("127.0.0.1:0").expect("bind");
             to_b.remote = gone.local_addr().expect("addr");
         }
-        let to_a = negotiated(&a);
+        let to_a = negotiated(&a, keys(&key_b, &key_a));
         // With the wrong address, a only learns b's real one from b's packets: b must talk.
         let (a_input, b_input) = if setup.a_told_wrong_address {
             (AudioInput::Silence, input)

@@ -43,6 +43,11 @@ pub struct MediaStats {
     pub stretched_ms: f64,
     /// ITU-T G.107 E-model estimate of the listener's mean opinion score, 1 to 4.5.
     pub mos: f64,
+    /// The media ran over SRTP.
+    pub encrypted: bool,
+    /// Packets dropped because they failed SRTP authentication or were replays.
+    #[cfg_attr(feature = "ipc", ts(type = "number"))]
+    pub packets_rejected: u64,
 }
 
 #[derive(Debug)]

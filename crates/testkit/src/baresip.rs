@@ -17,6 +17,9 @@ pub struct Options {
     pub auto_answer: bool,
     /// The only codec offered and accepted, as baresip names it ("PCMU/8000"); Opus when unset.
     pub codec: Option<String>,
+    /// Media encryption as baresip names it: "srtp" (best effort), "srtp-mand" (RTP/SAVP
+    /// only) or "dtls_srtp"; plain RTP when unset.
+    pub mediaenc: Option<String>,
 }
 
 pub struct Baresip {
@@ -69,6 +72,16 @@ impl Baresip {
         } else {
             ""
         };
+        let mediaenc = options
+            .mediaenc
+            .as_deref()
+            .map(|m| format!(";mediaenc={m}"))
+            .unwrap_or_default();
+        let encryption_modules = match options.mediaenc.as_deref() {
+            Some("dtls_srtp") => "module dtls_srtp.so\n",
+            Some(_) => "module srtp.so\n",
+            None => "",
+        };
         let binary = crate::require("baresip", "baresip");
         let sip_port = crate::net::free_port_pair();
         let ctrl_port = crate::net::free_port();
@@ -88,6 +101,7 @@ impl Baresip {
              module g711.so\n\
              module aufile.so\n\
              module sndfile.so\n\
+             {encryption_modules}\
              snd_path {record}\n\
              module_app account.so\n\
              module_app menu.so\n\
@@ -100,7 +114,7 @@ impl Baresip {
         std::fs::write(
             dir.join("accounts"),
             format!(
-                "{display}<sip:{user}@127.0.0.1:{trunk_port}>;auth_pass={password};regint=120;audio_codecs={codec}{answermode}\n",
+                "{display}<sip:{user}@127.0.0.1:{trunk_port}>;auth_pass={password};regint=120;audio_codecs={codec}{answermode}{mediaenc}\n",
                 codec = options.codec.as_deref().unwrap_or("opus/48000/2"),
             ),
         )

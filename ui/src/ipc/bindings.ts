@@ -52,14 +52,22 @@ stretchedMs: number,
 /**
  * ITU-T G.107 E-model estimate of the listener's mean opinion score, 1 to 4.5.
  */
-mos: number, };
+mos: number, 
+/**
+ * The media ran over SRTP.
+ */
+encrypted: boolean, 
+/**
+ * Packets dropped because they failed SRTP authentication or were replays.
+ */
+packetsRejected: number, };
 
 export type EngineEvent = { "event": "ready", local: string, practice: boolean, } | { "event": "registered", expires: number, } | { "event": "registration_failed", status: number | null, reason: string, retryIn: number, } | { "event": "incoming", call: CallId, caller: string, displayName: string | null, 
 /**
  * The call this one takes over (the caller was handed to us by that call's other
  * party): it is answered at once, and the replaced call ends with `replaced`.
  */
-replaces: CallId | null, } | { "event": "refused_busy", caller: string, displayName: string | null, } | { "event": "ringing", call: CallId, } | { "event": "early_media", call: CallId, } | { "event": "answered", call: CallId, } | { "event": "ended", call: CallId, reason: EndReason, stats: MediaStats, } | { "event": "held", call: CallId, } | { "event": "resumed", call: CallId, } | { "event": "hold_failed", call: CallId, status: number | null, reason: string, } | { "event": "remote_hold", call: CallId, } | { "event": "remote_resume", call: CallId, } | { "event": "dtmf_sent", call: CallId, keys: string, via: string, } | { "event": "dtmf_received", call: CallId, key: string, } | { "event": "transfer_progress", call: CallId, status: number, } | { "event": "transferred", call: CallId, target: string, } | { "event": "transfer_failed", call: CallId, status: number, } | { "event": "consult_started", call: CallId, consult: CallId, target: string, } | { "event": "consult_ended", call: CallId, consult: CallId, } | { "event": "conference_started", call: CallId, consult: CallId, } | { "event": "error", message: string, };
+replaces: CallId | null, } | { "event": "refused_busy", caller: string, displayName: string | null, } | { "event": "refused_unacceptable", caller: string, displayName: string | null, reason: string, } | { "event": "ringing", call: CallId, } | { "event": "early_media", call: CallId, } | { "event": "answered", call: CallId, } | { "event": "ended", call: CallId, reason: EndReason, stats: MediaStats, } | { "event": "held", call: CallId, } | { "event": "resumed", call: CallId, } | { "event": "hold_failed", call: CallId, status: number | null, reason: string, } | { "event": "remote_hold", call: CallId, } | { "event": "remote_resume", call: CallId, } | { "event": "dtmf_sent", call: CallId, keys: string, via: string, } | { "event": "dtmf_received", call: CallId, key: string, } | { "event": "transfer_progress", call: CallId, status: number, } | { "event": "transferred", call: CallId, target: string, } | { "event": "transfer_failed", call: CallId, status: number, } | { "event": "consult_started", call: CallId, consult: CallId, target: string, } | { "event": "consult_ended", call: CallId, consult: CallId, } | { "event": "conference_started", call: CallId, consult: CallId, } | { "event": "error", message: string, };
 
 export type RegistrationView = { "state": "connecting" } | { "state": "registered", expires: number, } | { "state": "failed", status: number | null, reason: string, retryIn: number, } | { "state": "practice" };
 

@@ -1,0 +1,124 @@
+//! SRTP through the trunk with baresip as the far end: an agent that requires encryption
+//! refuses a plain caller before it rings, and places encrypted calls that the far end
+//! decrypts. (The encrypted inbound call is in `first_call.rs`, with the other codecs.)
+
+use std::path::Path;
+use std::time::Duration;
+
+use switchboard_testkit::audio;
+use switchboard_testkit::baresip::{Baresip, Options};
+use switchboard_testkit::cli_agent::CliAgent;
+use switchboard_testkit::kamailio::Kamailio;
+
+const USERS: &[(&str, &str)] = &[("agent1", "agent-secret"), ("peer", "peer-secret")];
+
+fn agent(kamailio: &Kamailio, extra: &[&str]) -> CliAgent {
+    let binary = Path::new(env!("CARGO_BIN_EXE_switchboard-cli"));
+    let mut args = vec!["--srtp", "required"];
+    args.extend(extra);
+    CliAgent::register(binary, &kamailio.uri(), "agent1", "agent-secret", &args)
+}
+
+#[test]
+fn a_plain_caller_is_refused_with_488_before_it_rings_when_srtp_is_required() {
+    let out = switchboard_testkit::output::dir("cli_srtp_refused");
+    let kamailio = Kamailio::start(&out, USERS);
+    let mut agent = agent(&kamailio, &["--record", "/dev/null"]);
+    agent.wait("registered", 10);
+    let speech = audio::speech(&out, "customer", "Hello?", 2);
+    let mut customer = Baresip::start(
+        &out.join("customer"),
+        kamailio.port,
+        "peer",
+        "peer-secret",
+        &speech,
+    );
+    customer.dial(&kamailio.user_uri("agent1"));
+
+    let refused = agent.wait("refused_unacceptable", 10);
+    let reason = refused["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("SRTP") && reason.contains("required"),
+        "{refused}"
+    );
+    assert!(
+        refused["caller"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("peer"),
+        "{refused}"
+    );
+    let closed = customer.wait_event("CALL_CLOSED", Duration::from_secs(10));
+    let why = closed["param"].as_str().unwrap_or_default();
+    assert!(why.contains("488"), "{closed}");
+    assert!(
+        !agent.has_seen("incoming"),
+        "the agent's phone must not ring"
+    );
+    agent.send("quit");
+}
+
+#[test]
+fn an_outgoing_call_is_encrypted_and_the_far_end_hears_it() {
+    let out = switchboard_testkit::output::dir("cli_srtp_outbound");
+    let kamailio = Kamailio::start(&out, USERS);
+    let said = audio::speech(
+        &out,
+        "agent",
+        "This is the contact center calling you back.",
+        1,
+    );
+    let heard = out.join("agent-heard.wav");
+    let mut agent = agent(
+        &kamailio,
+        &[
+            "--play",
+            said.to_str().expect("utf-8 path"),
+            "--record",
+            heard.to_str().expect("utf-8 path"),
+        ],
+    );
+    agent.wait("registered", 10);
+    let peer_speech = audio::speech(&out, "peer", "Hello, this is the expert speaking.", 2);
+    let mut peer = Baresip::start_with(
+        &out.join("peer"),
+        kamailio.port,
+        "peer",
+        "peer-secret",
+        &peer_speech,
+        Options {
+            auto_answer: true,
+            mediaenc: Some("srtp-mand".into()),
+            ..Options::default()
+        },
+    );
+
+    agent.send(&format!("dial {}", kamailio.user_uri("peer")));
+    agent.wait("answered", 10);
+    peer.wait_event("CALL_ESTABLISHED", Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(4));
+    agent.send("hangup");
+    let ended = agent.wait("ended", 10);
+    let stats = &ended["stats"];
+    assert_eq!(stats["encrypted"], true, "{stats}");
+    assert_eq!(stats["packetsRejected"], 0, "{stats}");
+    assert!(
+        stats["packetsReceived"].as_u64().unwrap_or(0) > 100,
+        "{stats}"
+    );
+    assert!(peer.log().contains("SRTP is Enabled"), "{}", peer.log());
+
+    // Each side decrypted the other: both recordings carry speech.
+    let (ours, rate) = audio::read_mono(&heard);
+    assert!(
+        audio::active_windows(&ours, rate, 500.0) > 50,
+        "the agent heard silence"
+    );
+    let dumps = peer.heard_files();
+    let (theirs, rate) = audio::read_mono(dumps.first().expect("baresip's decoded audio"));
+    assert!(
+        audio::active_windows(&theirs, rate, 500.0) > 50,
+        "the far end heard silence"
+    );
+    agent.send("quit");
+}
