@@ -4,7 +4,9 @@
 
 use switchboard_desk::event::EngineEvent;
 use switchboard_desk::snapshot::{CallDirection, CallPhase, CallView, RegistrationView, Snapshot};
-use switchboard_desk::{CallId, EndReason, MediaStats};
+use switchboard_desk::{
+    AudioDevice, CallId, DeviceChoice, DeviceDirection, DeviceList, EndReason, MediaStats,
+};
 use ts_rs::TS;
 
 pub const HEADER: &str =
@@ -15,6 +17,10 @@ pub fn typescript() -> String {
         CallId::decl(),
         EndReason::decl(),
         MediaStats::decl(),
+        DeviceDirection::decl(),
+        AudioDevice::decl(),
+        DeviceList::decl(),
+        DeviceChoice::decl(),
         EngineEvent::decl(),
         RegistrationView::decl(),
         CallDirection::decl(),

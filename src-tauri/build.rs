@@ -1,7 +1,7 @@
 // Commands are declared here so that tauri-build generates one permission per command; the
 // window's capability (src-tauri/capabilities/main.json) then grants exactly what the UI calls.
 fn main() {
-    let commands = &["snapshot", "answer_call", "hangup_call"];
+    let commands = &["snapshot", "answer_call", "hangup_call", "choose_devices"];
     let attributes = tauri_build::Attributes::new()
         .capabilities_path_pattern("src-tauri/capabilities/*.json")
         .app_manifest(tauri_build::AppManifest::new().commands(commands));

@@ -3,13 +3,16 @@
 use std::path::PathBuf;
 
 use switchboard_desk::{
-    AccountConfig, AudioInput, AudioOutput, Engine, EngineConfig, EngineEvent, Settings, SrtpPolicy,
+    AccountConfig, AudioInput, AudioOutput, DeviceChoice, Engine, EngineConfig, EngineEvent,
+    Ringing, Settings, SrtpPolicy,
 };
 use tokio::sync::mpsc::UnboundedReceiver;
 
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rsipstack=warn"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!("info,{}", switchboard_desk::QUIET_LOGS))
+        });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -36,10 +39,15 @@ pub async fn start_engine() -> anyhow::Result<(Engine, UnboundedReceiver<EngineE
         Some(trunk) => (trunk.account()?, false, trunk.srtp),
         None => (AccountConfig::new("agent"), true, SrtpPolicy::default()),
     };
+    let devices = DeviceChoice::default_path()
+        .map(|p| DeviceChoice::load(&p))
+        .unwrap_or_default();
     let config = EngineConfig {
         account,
-        input: AudioInput::Device,
-        output: AudioOutput::Device,
+        input: AudioInput::Device(devices.microphone.clone()),
+        output: AudioOutput::Device(devices.speaker.clone()),
+        devices,
+        ringing: Ringing::On,
         auto_answer: false,
         call_waiting: settings.agent.call_waiting,
         practice,

@@ -2,8 +2,14 @@
 //! engine, map the error.
 
 mod call;
+mod devices;
 
 pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static
 {
-    tauri::generate_handler![call::snapshot, call::answer_call, call::hangup_call]
+    tauri::generate_handler![
+        call::snapshot,
+        call::answer_call,
+        call::hangup_call,
+        devices::choose_devices
+    ]
 }

@@ -30,6 +30,9 @@ pub enum Command {
     },
     /// Run the practice line: a simulated customer calls this agent over loopback SIP.
     Practice(Audio),
+    /// Print the sound devices present (one JSON object: microphones and speakers, each with
+    /// the id to pass to --microphone, --speaker or --ringer).
+    Devices,
 }
 
 #[derive(Args)]
@@ -89,6 +92,16 @@ pub struct Audio {
     /// Write what we receive to this WAV file (48 kHz mono) instead of the speaker.
     #[arg(long, value_name = "FILE.wav")]
     pub record: Option<PathBuf>,
+    /// The microphone, by the id `devices` prints (default: the system's).
+    #[arg(long, value_name = "ID")]
+    pub microphone: Option<String>,
+    /// The speaker or headset calls play on, by id (default: the system's).
+    #[arg(long, value_name = "ID")]
+    pub speaker: Option<String>,
+    /// Ring incoming calls on this output device, by id or "default" (without it, calls are
+    /// announced on stdout only).
+    #[arg(long, value_name = "ID")]
+    pub ringer: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -8,8 +8,8 @@ use anyhow::Context;
 use clap::Parser;
 use switchboard_desk::snapshot::CallPhase;
 use switchboard_desk::{
-    AccountConfig, AudioInput, AudioOutput, CallId, Engine, EngineConfig, EngineEvent, Password,
-    Snapshot, SrtpPolicy, Transport,
+    AccountConfig, AudioInput, AudioOutput, CallId, DeviceChoice, Engine, EngineConfig,
+    EngineEvent, Password, Ringing, Snapshot, SrtpPolicy, Transport,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -21,12 +21,18 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(format!("warn,{}", switchboard_desk::QUIET_LOGS))
+            }),
         )
         .init();
     let cli = Cli::parse();
     let (config, dial) = match cli.command {
+        Command::Devices => {
+            let list = switchboard_desk::audio_devices();
+            println!("{}", serde_json::to_string(&list)?);
+            return Ok(());
+        }
         Command::Agent(account) => (engine_config(&account)?, None),
         Command::Call { target, account } => (engine_config(&account)?, Some(target)),
         Command::Practice(audio) => {
@@ -41,6 +47,8 @@ async fn main() -> anyhow::Result<()> {
                     call_waiting: !audio.no_call_waiting,
                     practice: true,
                     srtp: SrtpPolicy::default(),
+                    devices: devices(&audio),
+                    ringing: ring_policy(&audio),
                 },
                 None,
             )
@@ -88,7 +96,26 @@ fn engine_config(account: &Account) -> anyhow::Result<EngineConfig> {
         call_waiting: !account.audio.no_call_waiting,
         practice: false,
         srtp: account.srtp,
+        devices: devices(&account.audio),
+        ringing: ring_policy(&account.audio),
     })
+}
+
+fn devices(audio: &Audio) -> DeviceChoice {
+    DeviceChoice {
+        microphone: audio.microphone.clone(),
+        speaker: audio.speaker.clone(),
+        ringer: audio.ringer.clone().filter(|r| r != "default"),
+    }
+}
+
+/// Headless agents ring only when asked to, on a device named with --ringer.
+fn ring_policy(audio: &Audio) -> Ringing {
+    if audio.ringer.is_some() {
+        Ringing::On
+    } else {
+        Ringing::Silent
+    }
 }
 
 fn input(audio: &Audio) -> AudioInput {
@@ -97,14 +124,14 @@ fn input(audio: &Audio) -> AudioInput {
             path: path.clone(),
             looping: true,
         },
-        None => AudioInput::Device,
+        None => AudioInput::Device(audio.microphone.clone()),
     }
 }
 
 fn output(audio: &Audio) -> AudioOutput {
     match &audio.record {
         Some(path) => AudioOutput::File(path.clone()),
-        None => AudioOutput::Device,
+        None => AudioOutput::Device(audio.speaker.clone()),
     }
 }
 

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
+use switchboard_media::audio::catalog::DeviceList;
+use switchboard_media::audio::ringer::Ringer;
 use switchboard_media::ports::MediaSockets;
 use switchboard_media::sdp::{check_offer, Direction, LocalSdp, Negotiated};
 use switchboard_media::srtp::SrtpPolicy;
@@ -16,6 +18,7 @@ use switchboard_sip::{AccountConfig, CallId, EndReason, SipAgent, SipEvent};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::call::Call;
+use crate::devices::{self, DeviceChoice, Ringing};
 use crate::error::DeskError;
 use crate::escalation::Consult;
 use crate::event::EngineEvent;
@@ -35,6 +38,9 @@ pub struct EngineConfig {
     pub practice: bool,
     /// Whether calls are encrypted (SRTP with SDES keys).
     pub srtp: SrtpPolicy,
+    /// The devices chosen; they apply where `input` and `output` are devices.
+    pub devices: DeviceChoice,
+    pub ringing: Ringing,
 }
 
 pub(crate) enum Command {
@@ -51,6 +57,8 @@ pub(crate) enum Command {
     Conference,
     /// Ends a consult leg left over after an attended transfer, if the expert has not.
     DropConsultLeg(CallId),
+    /// The agent chose other sound devices: used from now on, and by the calls in progress.
+    UseDevices(DeviceChoice),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -86,6 +94,18 @@ impl Engine {
             registration,
             account: config.account.user.clone(),
             calls: Vec::new(),
+            devices: DeviceList::default(),
+            chosen_devices: config.devices.clone(),
+        };
+        // Only an engine on real devices reads the device list (a round trip to the sound
+        // server every two seconds).
+        let uses_devices = matches!(config.input, AudioInput::Device(_))
+            || matches!(config.output, AudioOutput::Device(_))
+            || config.ringing == Ringing::On;
+        let device_lists = if uses_devices {
+            devices::watch()
+        } else {
+            mpsc::unbounded_channel().1
         };
         let (snapshot_tx, snapshot_rx) = watch::channel(snapshot);
         let (commands, commands_rx) = mpsc::unbounded_channel();
@@ -107,9 +127,10 @@ impl Engine {
             snapshot: snapshot_tx,
             pending: Vec::new(),
             media_events: media_tx,
+            ringer: None,
             _practice: practice,
         };
-        tokio::spawn(task.run(sip_events, commands_rx, media_rx));
+        tokio::spawn(task.run(sip_events, commands_rx, media_rx, device_lists));
         Ok((
             Self {
                 commands,
@@ -172,6 +193,11 @@ impl Engine {
         self.send(Command::Conference)
     }
 
+    /// Uses these sound devices from now on, in the calls in progress too.
+    pub fn use_devices(&self, choice: DeviceChoice) -> Result<(), DeskError> {
+        self.send(Command::UseDevices(choice))
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         self.snapshot.borrow().clone()
     }
@@ -208,6 +234,8 @@ pub(crate) struct EngineTask {
     pending: Vec<EngineEvent>,
     /// Where media threads report (keys pressed by the far end).
     media_events: mpsc::UnboundedSender<(CallId, MediaEvent)>,
+    /// Sounding while an incoming call waits for the agent.
+    ringer: Option<Ringer>,
     _practice: Option<PracticeLine>,
 }
 
@@ -217,10 +245,12 @@ impl EngineTask {
         mut sip: mpsc::UnboundedReceiver<SipEvent>,
         mut commands: mpsc::UnboundedReceiver<Command>,
         mut media: mpsc::UnboundedReceiver<(CallId, MediaEvent)>,
+        mut device_lists: mpsc::UnboundedReceiver<DeviceList>,
     ) {
         loop {
             tokio::select! {
                 Some((call, event)) = media.recv() => self.on_media(call, event),
+                Some(devices) = device_lists.recv() => self.on_devices(devices),
                 event = sip.recv() => match event {
                     Some(event) => self.on_sip(event).await,
                     None => break,
@@ -248,6 +278,7 @@ impl EngineTask {
     /// Publishes the snapshot, then the events that led to it, so that whoever sees an event
     /// finds its effect already in `Engine::snapshot`.
     fn publish(&mut self) {
+        self.ring_while_a_call_waits();
         self.snapshot.send_modify(|s| {
             s.calls = self.calls.values().map(|c| c.view.clone()).collect();
         });
@@ -403,11 +434,54 @@ impl EngineTask {
         }
     }
 
+    /// Rings while an incoming call waits for the agent, and only then.
+    fn ring_while_a_call_waits(&mut self) {
+        let waiting = self
+            .calls
+            .values()
+            .any(|c| c.view.phase == CallPhase::Ringing);
+        let ring = waiting && self.config.ringing == Ringing::On;
+        if ring && self.ringer.is_none() {
+            self.ringer = Some(Ringer::start(self.config.devices.ringer.clone()));
+        } else if !ring {
+            self.ringer = None;
+        }
+    }
+
+    fn on_devices(&mut self, devices: DeviceList) {
+        self.snapshot.send_modify(|s| s.devices = devices.clone());
+        self.emit(EngineEvent::AudioDevices { devices });
+    }
+
+    fn use_devices(&mut self, choice: DeviceChoice) {
+        if let AudioInput::Device(id) = &mut self.config.input {
+            id.clone_from(&choice.microphone);
+        }
+        if let AudioOutput::Device(id) = &mut self.config.output {
+            id.clone_from(&choice.speaker);
+        }
+        if self.config.devices.ringer != choice.ringer && self.ringer.is_some() {
+            self.ringer = Some(Ringer::start(choice.ringer.clone()));
+        }
+        for media in self.calls.values().filter_map(|c| c.media.as_ref()) {
+            media.use_devices(choice.microphone.clone(), choice.speaker.clone());
+        }
+        self.snapshot
+            .send_modify(|s| s.chosen_devices = choice.clone());
+        self.config.devices = choice;
+    }
+
     fn on_media(&mut self, call: CallId, event: MediaEvent) {
         match event {
             MediaEvent::Dtmf { key } => self.emit(EngineEvent::DtmfReceived {
                 call,
                 key: key.to_string(),
+            }),
+            MediaEvent::Device(switch) => self.emit(EngineEvent::DeviceChanged {
+                call,
+                direction: switch.direction,
+                device: switch.device,
+                chosen: switch.chosen,
             }),
         }
     }
@@ -432,6 +506,10 @@ impl EngineTask {
                 if self.calls.contains_key(&call) {
                     let _ = self.agent.hangup(&call);
                 }
+                Ok(())
+            }
+            Command::UseDevices(choice) => {
+                self.use_devices(choice);
                 Ok(())
             }
             Command::Shutdown(_) => Ok(()),

@@ -2,6 +2,8 @@
 //! desktop shell forwards them to the UI.
 
 use serde::Serialize;
+use switchboard_media::audio::catalog::DeviceList;
+use switchboard_media::audio::catalog::Direction as DeviceDirection;
 use switchboard_media::MediaStats;
 use switchboard_sip::{CallId, EndReason};
 
@@ -39,6 +41,18 @@ pub enum EngineEvent {
     RefusedBusy {
         caller: String,
         display_name: Option<String>,
+    },
+    /// A call's sound device changed: the chosen one went away and the default stands in
+    /// (`chosen: false`), or the chosen one is back or was picked mid-call.
+    DeviceChanged {
+        call: CallId,
+        direction: DeviceDirection,
+        device: String,
+        chosen: bool,
+    },
+    /// The sound devices present changed (one plugged in or pulled out), or were first read.
+    AudioDevices {
+        devices: DeviceList,
     },
     /// A call was refused with 488 before it rang: its media cannot be agreed (no codec in
     /// common, or not encrypted when SRTP is required). `reason` says which.

@@ -2,6 +2,7 @@
 //! source of truth the UI and the CLI render ([`Snapshot`]), and runs the practice line.
 
 pub mod call;
+pub mod devices;
 pub mod engine;
 pub mod error;
 mod escalation;
@@ -11,12 +12,20 @@ pub mod practice;
 pub mod settings;
 pub mod snapshot;
 
+pub use devices::{DeviceChoice, Ringing};
 pub use engine::{Engine, EngineConfig};
+
+/// Log filter directives for libraries that say too much: rsipstack logs every datagram at
+/// info, and the PulseAudio client calls its own orderly disconnect an error.
+pub const QUIET_LOGS: &str = "rsipstack=warn,pulseaudio=warn,pulseaudio::client::reactor=off";
 pub use error::DeskError;
 pub use event::EngineEvent;
 pub use settings::{Settings, SettingsError};
 pub use snapshot::{CallView, RegistrationView, Snapshot};
 
+pub use switchboard_media::audio::catalog::{
+    list as audio_devices, AudioDevice, DeviceList, Direction as DeviceDirection,
+};
 pub use switchboard_media::srtp::SrtpPolicy;
 pub use switchboard_media::{AudioInput, AudioOutput, MediaStats};
 pub use switchboard_sip::{AccountConfig, CallId, EndReason, Password, Transport, TrunkUri};

@@ -1,7 +1,10 @@
 //! What the UI renders: the engine's state as plain data, replaced whole on every change.
 
 use serde::Serialize;
+use switchboard_media::audio::catalog::DeviceList;
 use switchboard_sip::CallId;
+
+use crate::devices::DeviceChoice;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ipc", derive(ts_rs::TS))]
@@ -109,4 +112,7 @@ pub struct Snapshot {
     pub registration: RegistrationView,
     pub account: String,
     pub calls: Vec<CallView>,
+    /// The sound devices present, and the ones the agent chose.
+    pub devices: DeviceList,
+    pub chosen_devices: DeviceChoice,
 }

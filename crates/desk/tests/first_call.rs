@@ -5,8 +5,8 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use switchboard_desk::{
-    AccountConfig, AudioInput, AudioOutput, EndReason, Engine, EngineConfig, EngineEvent, Password,
-    SrtpPolicy,
+    AccountConfig, AudioInput, AudioOutput, DeviceChoice, EndReason, Engine, EngineConfig,
+    EngineEvent, Password, Ringing, SrtpPolicy,
 };
 use switchboard_testkit::audio;
 use switchboard_testkit::baresip::Baresip;
@@ -57,6 +57,8 @@ async fn engine_registers_answers_and_reports_the_call() {
         call_waiting: true,
         practice: false,
         srtp: SrtpPolicy::Offer,
+        devices: DeviceChoice::default(),
+        ringing: Ringing::Silent,
     })
     .await
     .expect("engine starts");
@@ -140,6 +142,8 @@ async fn unreachable_registrar_is_reported_clearly_and_probed_until_it_answers()
         call_waiting: true,
         practice: false,
         srtp: SrtpPolicy::Offer,
+        devices: DeviceChoice::default(),
+        ringing: Ringing::Silent,
     })
     .await
     .expect("engine starts");
@@ -196,6 +200,8 @@ async fn practice_line_calls_the_agent_with_recorded_speech() {
         call_waiting: true,
         practice: true,
         srtp: SrtpPolicy::Offer,
+        devices: DeviceChoice::default(),
+        ringing: Ringing::Silent,
     })
     .await
     .expect("engine starts");

@@ -25,6 +25,6 @@ mod testing;
 
 pub use error::MediaError;
 pub use session::{
-    AudioInput, AudioOutput, MediaEvent, MediaListener, MediaSession, SessionConfig,
+    AudioInput, AudioOutput, DeviceSwitch, MediaEvent, MediaListener, MediaSession, SessionConfig,
 };
 pub use stats::MediaStats;

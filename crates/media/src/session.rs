@@ -6,15 +6,14 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::audio::device::{Capture, Playback};
-use crate::audio::file::{WavSink, WavSource};
+pub use crate::audio::route::{AudioInput, AudioOutput, DeviceSwitch};
+use crate::audio::route::{Sink, Source};
 use crate::bridge::{self, BridgeEnd};
 use crate::codec::opus::MAX_PACKET;
 use crate::codec::{Codec, Decoder, Encoder};
@@ -38,39 +37,13 @@ const HALF_FRAME: Duration = Duration::from_millis(10);
 /// (not measured per call; the network's share is half the RTCP round trip, when known).
 const ASSUMED_DEVICE_DELAY: Duration = Duration::from_millis(20);
 
-/// Where the call's outgoing audio comes from.
-#[derive(Debug, Clone)]
-pub enum AudioInput {
-    /// The default microphone.
-    Device,
-    /// A WAV file, optionally repeated.
-    File {
-        path: PathBuf,
-        looping: bool,
-    },
-    /// A WAV image built into the program, repeated.
-    Embedded {
-        name: &'static str,
-        wav: &'static [u8],
-    },
-    Silence,
-}
-
-/// Where the call's incoming audio goes.
-#[derive(Debug, Clone)]
-pub enum AudioOutput {
-    /// The default speaker or headset.
-    Device,
-    /// A WAV file (48 kHz mono).
-    File(PathBuf),
-    Discard,
-}
-
 /// What the media thread reports while it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaEvent {
     /// The peer pressed a key (an RFC 4733 event began).
     Dtmf { key: char },
+    /// A sound device was opened or replaced (unplugged, chosen again, back again).
+    Device(DeviceSwitch),
 }
 
 /// Called from the media thread; must not block.
@@ -95,6 +68,11 @@ enum Control {
     Dtmf(Vec<u8>),
     /// Join (or leave, with `None`) a local three-way conference with another call.
     Bridge(Option<BridgeEnd>),
+    /// The agent chose other devices (`None`: the system's default).
+    Devices {
+        microphone: Option<String>,
+        speaker: Option<String>,
+    },
 }
 
 /// A running call's media. Dropping it stops the thread too; `stop` also returns the statistics.
@@ -203,6 +181,15 @@ impl MediaSession {
         b.send(Control::Bridge(Some(end_b)));
     }
 
+    /// Moves the call to other devices (the agent picked a headset mid-call); a session
+    /// playing files ignores it.
+    pub fn use_devices(&self, microphone: Option<String>, speaker: Option<String>) {
+        self.send(Control::Devices {
+            microphone,
+            speaker,
+        });
+    }
+
     /// Leaves a conference; the other call notices on its own.
     pub fn unbridge(&self) {
         self.send(Control::Bridge(None));
@@ -246,89 +233,6 @@ fn random_seed() -> u64 {
     RandomState::new().build_hasher().finish()
 }
 
-enum Source {
-    Device(Capture),
-    File(WavSource),
-    Silence,
-}
-
-impl Source {
-    fn open(input: &AudioInput) -> Result<Self, MediaError> {
-        Ok(match input {
-            AudioInput::File { path, looping } => Source::File(WavSource::open(path, *looping)?),
-            AudioInput::Embedded { name, wav } => {
-                Source::File(WavSource::from_bytes(wav, name, true)?)
-            }
-            AudioInput::Silence => Source::Silence,
-            AudioInput::Device => match Capture::open_default() {
-                Ok(c) => Source::Device(c),
-                Err(e) => {
-                    tracing::error!("microphone unavailable, sending silence: {e}");
-                    Source::Silence
-                }
-            },
-        })
-    }
-
-    fn read(&mut self, out: &mut Frame) {
-        match self {
-            Source::File(f) => f.next_frame(out),
-            Source::Device(c) => {
-                if !c.read_frame(out) {
-                    // The device delivered less than a frame this tick: send silence, keep time.
-                    out.fill(0);
-                }
-                c.trim(FRAME_SAMPLES * 3);
-            }
-            Source::Silence => out.fill(0),
-        }
-    }
-}
-
-enum Sink {
-    Device(Playback),
-    File(WavSink),
-    Discard,
-}
-
-impl Sink {
-    fn open(output: &AudioOutput) -> Result<Self, MediaError> {
-        Ok(match output {
-            AudioOutput::File(path) => Sink::File(WavSink::create(path)?),
-            AudioOutput::Discard => Sink::Discard,
-            AudioOutput::Device => match Playback::open_default() {
-                Ok(p) => Sink::Device(p),
-                Err(e) => {
-                    tracing::error!("speaker unavailable, discarding received audio: {e}");
-                    Sink::Discard
-                }
-            },
-        })
-    }
-
-    fn write(&mut self, samples: &[i16]) {
-        match self {
-            Sink::File(f) => {
-                if let Err(e) = f.write(samples) {
-                    tracing::warn!("recording: {e}");
-                }
-            }
-            Sink::Device(p) => {
-                p.write(samples);
-            }
-            Sink::Discard => {}
-        }
-    }
-
-    fn finish(&mut self) {
-        if let Sink::File(f) = self {
-            if let Err(e) = f.finish() {
-                tracing::warn!("recording: {e}");
-            }
-        }
-    }
-}
-
 struct Pump {
     socket: UdpSocket,
     /// Where RTP goes: the SDP's address until the peer's media shows it comes from elsewhere.
@@ -362,6 +266,25 @@ struct Pump {
 }
 
 impl Pump {
+    /// Follows the devices: a lost one is replaced, a returning chosen one taken back.
+    fn follow_devices(&mut self) {
+        let now = Instant::now();
+        if let Source::Device(d) = &mut self.source {
+            let switch = d.tick(now);
+            self.report_switch(switch);
+        }
+        if let Sink::Device(d) = &mut self.sink {
+            let switch = d.tick(now);
+            self.report_switch(switch);
+        }
+    }
+
+    fn report_switch(&self, switch: Option<DeviceSwitch>) {
+        if let (Some(switch), Some(listener)) = (switch, &self.listener) {
+            listener(MediaEvent::Device(switch));
+        }
+    }
+
     fn run(mut self, stop: &AtomicBool) -> MediaStats {
         let mut frame: Frame = SILENCE;
         let mut payload = [0u8; MAX_PACKET];
@@ -369,6 +292,7 @@ impl Pump {
         let mut deadline = Instant::now();
         while !stop.load(Ordering::Relaxed) {
             self.apply_controls();
+            self.follow_devices();
             self.send_frame(&mut frame, &mut payload, &mut wire);
             // Played in halves, 10 ms apart: each decision to play, wait or conceal is taken
             // as late as it can be, which is delay the jitter buffer need not hold.
@@ -410,6 +334,20 @@ impl Pump {
                 Control::Hold(held) => self.held = held,
                 Control::Dtmf(codes) => self.dtmf.push(&codes),
                 Control::Bridge(end) => self.bridge = end,
+                Control::Devices {
+                    microphone,
+                    speaker,
+                } => {
+                    let now = Instant::now();
+                    if let Source::Device(d) = &mut self.source {
+                        let switch = d.choose(microphone, now);
+                        self.report_switch(switch);
+                    }
+                    if let Sink::Device(d) = &mut self.sink {
+                        let switch = d.choose(speaker, now);
+                        self.report_switch(switch);
+                    }
+                }
             }
         }
     }
@@ -682,14 +620,14 @@ impl Pump {
             (
                 "microphone",
                 match &self.source {
-                    Source::Device(c) => Some(c.counters.snapshot()),
+                    Source::Device(d) => d.current().map(|c| c.counters.snapshot()),
                     _ => None,
                 },
             ),
             (
                 "speaker",
                 match &self.sink {
-                    Sink::Device(p) => Some(p.counters.snapshot()),
+                    Sink::Device(d) => d.current().map(|p| p.counters.snapshot()),
                     _ => None,
                 },
             ),
@@ -756,8 +694,10 @@ impl Pump {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audio::file::WavSink;
     use crate::format::rms;
     use crate::srtp::{MasterKey, Suite};
+    use std::path::PathBuf;
 
     fn tone_file(name: &str) -> (PathBuf, PathBuf) {
         let dir = std::env::temp_dir().join(format!("sb-{name}-{}", std::process::id()));
@@ -1066,7 +1006,13 @@ mod tests {
         std::thread::sleep(Duration::from_millis(900));
         a.stop();
         b.stop();
-        let keys: String = rx.try_iter().map(|MediaEvent::Dtmf { key }| key).collect();
+        let keys: String = rx
+            .try_iter()
+            .filter_map(|e| match e {
+                MediaEvent::Dtmf { key } => Some(key),
+                MediaEvent::Device(_) => None,
+            })
+            .collect();
         assert_eq!(keys, "4#*");
     }
 

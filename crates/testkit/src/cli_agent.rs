@@ -40,9 +40,20 @@ impl CliAgent {
     }
 
     pub fn start(binary: &Path, args: &[&str], password: &str) -> Self {
+        Self::start_with_env(binary, args, password, &[])
+    }
+
+    /// As [`CliAgent::start`], with more environment (a sound server's, say).
+    pub fn start_with_env(
+        binary: &Path,
+        args: &[&str],
+        password: &str,
+        env: &[(String, String)],
+    ) -> Self {
         let mut child = Command::new(binary)
             .args(args)
             .env("AGENT_PW", password)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

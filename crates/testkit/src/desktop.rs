@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::pulse::Pulse;
+
 /// A process stopped when the handle drops.
 struct Guard(Child);
 
@@ -21,8 +23,9 @@ pub struct Desktop {
     pub runtime_dir: PathBuf,
     /// Environment for programs that should see this display and these audio devices.
     pub env: Vec<(String, String)>,
-    // Dropped last-to-first: monitors, pulse, X.
-    _children: Vec<Guard>,
+    /// The sound server, its speaker and microphone the defaults.
+    pub pulse: Pulse,
+    _x: Guard,
 }
 
 impl Desktop {
@@ -41,82 +44,28 @@ impl Desktop {
             .stderr(Stdio::null())
             .spawn()
             .expect("start Xvfb");
-        let mut children = vec![Guard(x)];
+        let x = Guard(x);
         wait_for(
             &format!("/tmp/.X11-unix/X{number}"),
             Duration::from_secs(10),
         );
 
+        let pulse = Pulse::start(dir);
         let runtime_dir = dir.join("runtime");
-        std::fs::create_dir_all(&runtime_dir).expect("runtime dir");
-        set_private(&runtime_dir);
-        let env = vec![
+        let mut env = vec![
             ("DISPLAY".to_owned(), display.clone()),
-            (
-                "XDG_RUNTIME_DIR".to_owned(),
-                runtime_dir.display().to_string(),
-            ),
-            (
-                "PULSE_SERVER".to_owned(),
-                format!("unix:{}/pulse/native", runtime_dir.display()),
-            ),
             // WebKitGTK's DMA-BUF renderer draws nothing under Xvfb.
             ("WEBKIT_DISABLE_DMABUF_RENDERER".to_owned(), "1".to_owned()),
         ];
-        children.extend(start_pulse(&env, &runtime_dir));
+        env.extend(pulse.env.iter().cloned());
         Self {
             display,
             runtime_dir,
             env,
-            _children: children,
+            pulse,
+            _x: x,
         }
     }
-}
-
-/// PulseAudio with a null speaker sink and a microphone fed from another null sink, as real cpal
-/// devices through ALSA's pulse plugin. Readers on both monitors keep the sinks clocked.
-fn start_pulse(env: &[(String, String)], runtime_dir: &Path) -> Vec<Guard> {
-    let pulseaudio = crate::require("pulseaudio", "pulseaudio");
-    let status = Command::new(pulseaudio)
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .args([
-            "-D",
-            "-n",
-            "--exit-idle-time=-1",
-            "--disallow-exit",
-            "--use-pid-file=yes",
-            "--load=module-native-protocol-unix",
-            "--load=module-null-sink sink_name=spk rate=48000",
-            "--load=module-null-sink sink_name=micsrc rate=48000",
-            "--load=module-virtual-source source_name=mic master=micsrc.monitor",
-            "--load=module-always-sink",
-        ])
-        .status()
-        .expect("start pulseaudio");
-    assert!(status.success(), "pulseaudio failed to start");
-    wait_for(
-        &runtime_dir.join("pulse/native").display().to_string(),
-        Duration::from_secs(10),
-    );
-    for (what, name) in [("set-default-sink", "spk"), ("set-default-source", "mic")] {
-        let ok = Command::new("pactl")
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .args([what, name])
-            .status();
-        assert!(ok.is_ok_and(|s| s.success()), "pactl {what} {name} failed");
-    }
-    let mut guards = Vec::new();
-    for monitor in ["spk.monitor", "micsrc.monitor"] {
-        let child = Command::new("parec")
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .args(["--latency-msec=10", "-d", monitor])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start parec");
-        guards.push(Guard(child));
-    }
-    guards
 }
 
 impl Desktop {
@@ -134,21 +83,6 @@ impl Desktop {
             path.display()
         );
     }
-}
-
-impl Drop for Desktop {
-    fn drop(&mut self) {
-        // `pulseaudio -D` daemonised, so it is no child of ours: ask it to go.
-        let _ = Command::new("pulseaudio")
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .arg("--kill")
-            .status();
-    }
-}
-
-fn set_private(dir: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
 }
 
 fn wait_for(path: &str, timeout: Duration) {

@@ -11,6 +11,7 @@ pub mod json_lines;
 pub mod kamailio;
 pub mod net;
 pub mod output;
+pub mod pulse;
 pub mod raw_uac;
 pub mod relay;
 pub mod sdp_proxy;

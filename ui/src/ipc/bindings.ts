@@ -62,12 +62,40 @@ encrypted: boolean,
  */
 packetsRejected: number, };
 
+export type Direction = "input" | "output";
+
+export type AudioDevice = { 
+/**
+ * What to remember the choice by.
+ */
+id: string, 
+/**
+ * What to show ("USB Headset Analog Stereo").
+ */
+name: string, 
+/**
+ * The system's default for its direction.
+ */
+isDefault: boolean, };
+
+export type DeviceList = { microphones: Array<AudioDevice>, 
+/**
+ * Outputs: for the call (speaker or headset) and for the ringer alike.
+ */
+speakers: Array<AudioDevice>, };
+
+export type DeviceChoice = { microphone: string | null, speaker: string | null, 
+/**
+ * Where incoming calls ring: often the laptop's own speaker, heard with the headset off.
+ */
+ringer: string | null, };
+
 export type EngineEvent = { "event": "ready", local: string, practice: boolean, } | { "event": "registered", expires: number, } | { "event": "registration_failed", status: number | null, reason: string, retryIn: number, } | { "event": "incoming", call: CallId, caller: string, displayName: string | null, 
 /**
  * The call this one takes over (the caller was handed to us by that call's other
  * party): it is answered at once, and the replaced call ends with `replaced`.
  */
-replaces: CallId | null, } | { "event": "refused_busy", caller: string, displayName: string | null, } | { "event": "refused_unacceptable", caller: string, displayName: string | null, reason: string, } | { "event": "ringing", call: CallId, } | { "event": "early_media", call: CallId, } | { "event": "answered", call: CallId, } | { "event": "ended", call: CallId, reason: EndReason, stats: MediaStats, } | { "event": "held", call: CallId, } | { "event": "resumed", call: CallId, } | { "event": "hold_failed", call: CallId, status: number | null, reason: string, } | { "event": "remote_hold", call: CallId, } | { "event": "remote_resume", call: CallId, } | { "event": "dtmf_sent", call: CallId, keys: string, via: string, } | { "event": "dtmf_received", call: CallId, key: string, } | { "event": "transfer_progress", call: CallId, status: number, } | { "event": "transferred", call: CallId, target: string, } | { "event": "transfer_failed", call: CallId, status: number, } | { "event": "consult_started", call: CallId, consult: CallId, target: string, } | { "event": "consult_ended", call: CallId, consult: CallId, } | { "event": "conference_started", call: CallId, consult: CallId, } | { "event": "error", message: string, };
+replaces: CallId | null, } | { "event": "refused_busy", caller: string, displayName: string | null, } | { "event": "device_changed", call: CallId, direction: Direction, device: string, chosen: boolean, } | { "event": "audio_devices", devices: DeviceList, } | { "event": "refused_unacceptable", caller: string, displayName: string | null, reason: string, } | { "event": "ringing", call: CallId, } | { "event": "early_media", call: CallId, } | { "event": "answered", call: CallId, } | { "event": "ended", call: CallId, reason: EndReason, stats: MediaStats, } | { "event": "held", call: CallId, } | { "event": "resumed", call: CallId, } | { "event": "hold_failed", call: CallId, status: number | null, reason: string, } | { "event": "remote_hold", call: CallId, } | { "event": "remote_resume", call: CallId, } | { "event": "dtmf_sent", call: CallId, keys: string, via: string, } | { "event": "dtmf_received", call: CallId, key: string, } | { "event": "transfer_progress", call: CallId, status: number, } | { "event": "transferred", call: CallId, target: string, } | { "event": "transfer_failed", call: CallId, status: number, } | { "event": "consult_started", call: CallId, consult: CallId, target: string, } | { "event": "consult_ended", call: CallId, consult: CallId, } | { "event": "conference_started", call: CallId, consult: CallId, } | { "event": "error", message: string, };
 
 export type RegistrationView = { "state": "connecting" } | { "state": "registered", expires: number, } | { "state": "failed", status: number | null, reason: string, retryIn: number, } | { "state": "practice" };
 
@@ -109,4 +137,8 @@ consultFor: CallId | null,
  */
 conference: boolean, };
 
-export type Snapshot = { registration: RegistrationView, account: string, calls: Array<CallView>, };
+export type Snapshot = { registration: RegistrationView, account: string, calls: Array<CallView>, 
+/**
+ * The sound devices present, and the ones the agent chose.
+ */
+devices: DeviceList, chosenDevices: DeviceChoice, };

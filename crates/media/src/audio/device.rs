@@ -1,16 +1,24 @@
 //! Sound devices through cpal. The device callbacks only move samples between the device and
 //! lock-free rings (no allocation, no lock, no logging); the media thread does everything else.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-use cpal::{FromSample, Sample, SampleFormat, SizedSample, StreamConfig, SupportedStreamConfig};
+use cpal::traits::{DeviceTrait, StreamTrait};
+use cpal::{
+    BufferSize, FromSample, Sample, SampleFormat, SizedSample, StreamConfig, SupportedBufferSize,
+    SupportedStreamConfig,
+};
 use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
+use super::catalog::{Catalog, Direction};
 use crate::error::MediaError;
 use crate::format::{Frame, FRAME_SAMPLES, SAMPLE_RATE};
+
+/// Frames per device callback: 10 ms. Left to itself PulseAudio buffers two seconds of
+/// playback, which would be two seconds of delay on every call.
+const DEVICE_PERIOD: u32 = 480;
 
 /// Samples the rings hold: 200 ms, ample for scheduling hiccups without unbounded delay.
 const RING_SAMPLES: usize = FRAME_SAMPLES * 10;
@@ -22,6 +30,8 @@ pub struct DeviceCounters {
     pub errors: AtomicU64,
     /// Callbacks that found the ring short (playback) or full (capture).
     pub starved: AtomicU64,
+    /// The device went away (unplugged): the stream will deliver nothing more.
+    pub lost: AtomicBool,
 }
 
 impl DeviceCounters {
@@ -31,6 +41,18 @@ impl DeviceCounters {
             self.starved.load(Ordering::Relaxed),
         )
     }
+
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+
+    /// What the error callback does: count, and note a device that is gone.
+    fn on_error(&self, e: &cpal::Error) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        if e.kind() == cpal::ErrorKind::DeviceNotAvailable {
+            self.lost.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 /// The microphone: a running input stream feeding a ring the media thread drains.
@@ -38,22 +60,21 @@ pub struct Capture {
     _stream: cpal::Stream,
     ring: HeapCons<i16>,
     pub counters: Arc<DeviceCounters>,
+    /// The device's id: the one chosen, or the default's when it was not present.
+    pub opened: String,
 }
 
 impl Capture {
-    /// Opens the default input device at 48 kHz.
-    pub fn open_default() -> Result<Self, MediaError> {
-        let host = cpal::default_host();
-        let device = host
-            .default_input_device()
-            .ok_or_else(|| MediaError::Device("no input device".into()))?;
+    /// Opens the input device `id` (the default when `None` or not present) at 48 kHz.
+    pub fn open(catalog: &Catalog, id: Option<&str>) -> Result<Self, MediaError> {
+        let (device, opened) = catalog.open(Direction::Input, id)?;
         let config = pick_config(&device, true)?;
         let (prod, ring) = HeapRb::<i16>::new(RING_SAMPLES).split();
         let counters = Arc::new(DeviceCounters::default());
         let c = counters.clone();
         let stream = match config.sample_format() {
-            SampleFormat::I16 => build_input::<i16>(&device, config.config(), prod, c),
-            SampleFormat::F32 => build_input::<f32>(&device, config.config(), prod, c),
+            SampleFormat::I16 => build_input::<i16>(&device, low_latency(&config), prod, c),
+            SampleFormat::F32 => build_input::<f32>(&device, low_latency(&config), prod, c),
             other => {
                 return Err(MediaError::Device(format!(
                     "unsupported input format {other}"
@@ -65,6 +86,7 @@ impl Capture {
             _stream: stream,
             ring,
             counters,
+            opened,
         })
     }
 
@@ -88,21 +110,21 @@ pub struct Playback {
     _stream: cpal::Stream,
     ring: HeapProd<i16>,
     pub counters: Arc<DeviceCounters>,
+    /// The device's id: the one chosen, or the default's when it was not present.
+    pub opened: String,
 }
 
 impl Playback {
-    pub fn open_default() -> Result<Self, MediaError> {
-        let host = cpal::default_host();
-        let device = host
-            .default_output_device()
-            .ok_or_else(|| MediaError::Device("no output device".into()))?;
+    /// Opens the output device `id` (the default when `None` or not present) at 48 kHz.
+    pub fn open(catalog: &Catalog, id: Option<&str>) -> Result<Self, MediaError> {
+        let (device, opened) = catalog.open(Direction::Output, id)?;
         let config = pick_config(&device, false)?;
         let (ring, cons) = HeapRb::<i16>::new(RING_SAMPLES).split();
         let counters = Arc::new(DeviceCounters::default());
         let c = counters.clone();
         let stream = match config.sample_format() {
-            SampleFormat::I16 => build_output::<i16>(&device, config.config(), cons, c),
-            SampleFormat::F32 => build_output::<f32>(&device, config.config(), cons, c),
+            SampleFormat::I16 => build_output::<i16>(&device, low_latency(&config), cons, c),
+            SampleFormat::F32 => build_output::<f32>(&device, low_latency(&config), cons, c),
             other => {
                 return Err(MediaError::Device(format!(
                     "unsupported output format {other}"
@@ -114,6 +136,7 @@ impl Playback {
             _stream: stream,
             ring,
             counters,
+            opened,
         })
     }
 
@@ -121,6 +144,17 @@ impl Playback {
     pub fn write(&mut self, samples: &[i16]) -> bool {
         self.ring.push_slice(samples) == samples.len()
     }
+}
+
+/// The stream configuration with a 10 ms period, when the device accepts one.
+fn low_latency(supported: &SupportedStreamConfig) -> StreamConfig {
+    let mut config = supported.config();
+    if let SupportedBufferSize::Range { min, max } = *supported.buffer_size() {
+        if (min..=max).contains(&DEVICE_PERIOD) {
+            config.buffer_size = BufferSize::Fixed(DEVICE_PERIOD);
+        }
+    }
+    config
 }
 
 fn device_error(e: cpal::Error) -> MediaError {
@@ -181,9 +215,7 @@ where
                     input_counters.starved.fetch_add(1, Ordering::Relaxed);
                 }
             },
-            move |_e| {
-                counters.errors.fetch_add(1, Ordering::Relaxed);
-            },
+            move |e| counters.on_error(&e),
             None,
         )
         .map_err(device_error)
@@ -214,9 +246,7 @@ where
                     output_counters.starved.fetch_add(1, Ordering::Relaxed);
                 }
             },
-            move |_e| {
-                counters.errors.fetch_add(1, Ordering::Relaxed);
-            },
+            move |e| counters.on_error(&e),
             None,
         )
         .map_err(device_error)
