@@ -48,6 +48,7 @@ pub async fn start_engine() -> anyhow::Result<(Engine, UnboundedReceiver<EngineE
         output: AudioOutput::Device(devices.speaker.clone()),
         devices,
         ringing: Ringing::On,
+        voice: settings.voice,
         auto_answer: false,
         call_waiting: settings.agent.call_waiting,
         practice,

@@ -20,6 +20,7 @@ use switchboard_media::codec::Codec;
 use switchboard_media::impair::Impairment;
 use switchboard_media::ports::MediaSockets;
 use switchboard_media::sdp::{Direction, Negotiated};
+use switchboard_media::voice::VoiceConfig;
 use switchboard_media::{AudioInput, AudioOutput, MediaSession, MediaStats, SessionConfig};
 use switchboard_testkit::audio;
 use switchboard_testkit::baresip::{Baresip, Options};
@@ -128,6 +129,7 @@ fn run_ours(
         input: AudioInput::Silence,
         output: AudioOutput::File(recording.clone()),
         listener: None,
+        voice: VoiceConfig::default(),
     })
     .expect("receiver");
     let sender = MediaSession::start(SessionConfig {
@@ -139,6 +141,7 @@ fn run_ours(
         },
         output: AudioOutput::Discard,
         listener: None,
+        voice: VoiceConfig::default(),
     })
     .expect("sender");
     std::thread::sleep(length + Duration::from_millis(1500));

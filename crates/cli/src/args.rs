@@ -98,6 +98,15 @@ pub struct Audio {
     /// The speaker or headset calls play on, by id (default: the system's).
     #[arg(long, value_name = "ID")]
     pub speaker: Option<String>,
+    /// Send the microphone without echo cancellation.
+    #[arg(long)]
+    pub no_echo_cancellation: bool,
+    /// Send the microphone without noise suppression.
+    #[arg(long)]
+    pub no_noise_suppression: bool,
+    /// Send the microphone without automatic gain control.
+    #[arg(long)]
+    pub no_gain_control: bool,
     /// Ring incoming calls on this output device, by id or "default" (without it, calls are
     /// announced on stdout only).
     #[arg(long, value_name = "ID")]

@@ -9,7 +9,7 @@ use clap::Parser;
 use switchboard_desk::snapshot::CallPhase;
 use switchboard_desk::{
     AccountConfig, AudioInput, AudioOutput, CallId, DeviceChoice, Engine, EngineConfig,
-    EngineEvent, Password, Ringing, Snapshot, SrtpPolicy, Transport,
+    EngineEvent, Password, Ringing, Snapshot, SrtpPolicy, Transport, VoiceConfig,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -49,6 +49,7 @@ async fn main() -> anyhow::Result<()> {
                     srtp: SrtpPolicy::default(),
                     devices: devices(&audio),
                     ringing: ring_policy(&audio),
+                    voice: voice(&audio),
                 },
                 None,
             )
@@ -98,6 +99,7 @@ fn engine_config(account: &Account) -> anyhow::Result<EngineConfig> {
         srtp: account.srtp,
         devices: devices(&account.audio),
         ringing: ring_policy(&account.audio),
+        voice: voice(&account.audio),
     })
 }
 
@@ -106,6 +108,14 @@ fn devices(audio: &Audio) -> DeviceChoice {
         microphone: audio.microphone.clone(),
         speaker: audio.speaker.clone(),
         ringer: audio.ringer.clone().filter(|r| r != "default"),
+    }
+}
+
+fn voice(audio: &Audio) -> VoiceConfig {
+    VoiceConfig {
+        echo_cancellation: !audio.no_echo_cancellation,
+        noise_suppression: !audio.no_noise_suppression,
+        gain_control: !audio.no_gain_control,
     }
 }
 

@@ -10,6 +10,7 @@ use switchboard_media::audio::ringer::Ringer;
 use switchboard_media::ports::MediaSockets;
 use switchboard_media::sdp::{check_offer, Direction, LocalSdp, Negotiated};
 use switchboard_media::srtp::SrtpPolicy;
+use switchboard_media::voice::VoiceConfig;
 use switchboard_media::{
     AudioInput, AudioOutput, MediaError, MediaEvent, MediaListener, MediaSession, MediaStats,
     SessionConfig,
@@ -41,6 +42,8 @@ pub struct EngineConfig {
     /// The devices chosen; they apply where `input` and `output` are devices.
     pub devices: DeviceChoice,
     pub ringing: Ringing,
+    /// Echo cancellation, noise suppression and gain control on the microphone.
+    pub voice: VoiceConfig,
 }
 
 pub(crate) enum Command {
@@ -720,6 +723,7 @@ fn start_media(
         input: config.input.clone(),
         output: config.output.clone(),
         listener: Some(listener),
+        voice: config.voice,
     })
 }
 

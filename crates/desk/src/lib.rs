@@ -27,5 +27,6 @@ pub use switchboard_media::audio::catalog::{
     list as audio_devices, AudioDevice, DeviceList, Direction as DeviceDirection,
 };
 pub use switchboard_media::srtp::SrtpPolicy;
+pub use switchboard_media::voice::VoiceConfig;
 pub use switchboard_media::{AudioInput, AudioOutput, MediaStats};
 pub use switchboard_sip::{AccountConfig, CallId, EndReason, Password, Transport, TrunkUri};

@@ -8,6 +8,7 @@ use std::time::Duration;
 use switchboard_media::ports::MediaSockets;
 use switchboard_media::sdp::{Direction, LocalSdp};
 use switchboard_media::srtp::SrtpPolicy;
+use switchboard_media::voice::VoiceConfig;
 use switchboard_media::{AudioInput, AudioOutput, MediaSession, SessionConfig};
 use switchboard_sip::{AccountConfig, SipAgent, SipEvent};
 use tokio::sync::{mpsc, Mutex};
@@ -108,6 +109,7 @@ async fn one_call(
                             input: AudioInput::Embedded { name: "practice customer", wav: CUSTOMER_SPEECH },
                             output: AudioOutput::Discard,
                             listener: None,
+                            voice: VoiceConfig::default(),
                         };
                         media = Some(MediaSession::start(config)?);
                     }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use switchboard_media::srtp::SrtpPolicy;
+use switchboard_media::voice::VoiceConfig;
 pub use switchboard_sip::locate::parse_dns_server;
 use switchboard_sip::{AccountConfig, Password, TrunkUri};
 
@@ -22,6 +23,9 @@ pub struct Settings {
     pub trunk: Option<TrunkSettings>,
     #[serde(default)]
     pub agent: AgentSettings,
+    /// The microphone's processing: `echo_cancellation`, `noise_suppression`, `gain_control`.
+    #[serde(default)]
+    pub voice: VoiceConfig,
 }
 
 /// How the agent's line behaves.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use switchboard_desk::{
     AccountConfig, AudioInput, AudioOutput, DeviceChoice, EndReason, Engine, EngineConfig,
-    EngineEvent, Password, Ringing, SrtpPolicy,
+    EngineEvent, Password, Ringing, SrtpPolicy, VoiceConfig,
 };
 use switchboard_testkit::audio;
 use switchboard_testkit::baresip::Baresip;
@@ -59,6 +59,7 @@ async fn engine_registers_answers_and_reports_the_call() {
         srtp: SrtpPolicy::Offer,
         devices: DeviceChoice::default(),
         ringing: Ringing::Silent,
+        voice: VoiceConfig::default(),
     })
     .await
     .expect("engine starts");
@@ -144,6 +145,7 @@ async fn unreachable_registrar_is_reported_clearly_and_probed_until_it_answers()
         srtp: SrtpPolicy::Offer,
         devices: DeviceChoice::default(),
         ringing: Ringing::Silent,
+        voice: VoiceConfig::default(),
     })
     .await
     .expect("engine starts");
@@ -202,6 +204,7 @@ async fn practice_line_calls_the_agent_with_recorded_speech() {
         srtp: SrtpPolicy::Offer,
         devices: DeviceChoice::default(),
         ringing: Ringing::Silent,
+        voice: VoiceConfig::default(),
     })
     .await
     .expect("engine starts");

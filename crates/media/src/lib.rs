@@ -10,6 +10,7 @@ pub mod format;
 pub mod impair;
 pub mod jitter;
 pub mod latch;
+pub mod latency;
 pub mod ports;
 pub mod quality;
 pub mod random;
@@ -22,6 +23,7 @@ pub mod srtp;
 pub mod stats;
 #[cfg(test)]
 mod testing;
+pub mod voice;
 
 pub use error::MediaError;
 pub use session::{

@@ -22,6 +22,7 @@ use crate::error::MediaError;
 use crate::format::{Frame, FRAME_DURATION, FRAME_SAMPLES, SILENCE};
 use crate::jitter::{Playout, PlayoutConfig};
 use crate::latch::{Latch, Verdict};
+use crate::latency::DeviceLatency;
 use crate::ports::MediaSockets;
 use crate::quality::{self, Impairments};
 use crate::rtcp::{Feedback, Reception, Sent};
@@ -30,11 +31,12 @@ use crate::rtp::{self, RtpSender};
 use crate::sdp::{Direction, Negotiated};
 use crate::srtp::{SrtpContexts, SrtpKeys};
 use crate::stats::{MediaStats, ReceiveStats};
+use crate::voice::{VoiceConfig, VoiceProcessing};
 
 /// The media thread plays each 20 ms frame in two halves this far apart.
 const HALF_FRAME: Duration = Duration::from_millis(10);
 /// Capture and playback buffering on top of framing, for the E-model's mouth-to-ear delay
-/// (not measured per call; the network's share is half the RTCP round trip, when known).
+/// when the call is not on devices (the network's share is half the RTCP round trip).
 const ASSUMED_DEVICE_DELAY: Duration = Duration::from_millis(20);
 
 /// What the media thread reports while it runs.
@@ -56,6 +58,9 @@ pub struct SessionConfig {
     pub input: AudioInput,
     pub output: AudioOutput,
     pub listener: Option<MediaListener>,
+    /// Echo cancellation, noise suppression and gain control on a microphone (never on a
+    /// file, which is already what it should be).
+    pub voice: VoiceConfig,
 }
 
 /// Changes to a running session, applied at the next 20 ms tick.
@@ -90,6 +95,13 @@ impl MediaSession {
     pub fn start(config: SessionConfig) -> Result<Self, MediaError> {
         let source = Source::open(&config.input)?;
         let sink = Sink::open(&config.output)?;
+        let on_microphone = matches!(config.input, AudioInput::Device(_));
+        let voice = match on_microphone && config.voice.any() {
+            true => VoiceProcessing::new(config.voice)
+                .inspect_err(|e| tracing::error!("sending the microphone unprocessed: {e}"))
+                .ok(),
+            false => None,
+        };
         let codec = config.negotiated.codec;
         let encoder = Encoder::new(codec)?;
         let playout = Playout::new(codec, Decoder::new(codec)?, PlayoutConfig::default());
@@ -126,6 +138,8 @@ impl MediaSession {
             last_event: None,
             source,
             sink,
+            voice,
+            latency: DeviceLatency::default(),
             encoder,
             playout,
             sender,
@@ -256,6 +270,8 @@ struct Pump {
     last_event: Option<u32>,
     source: Source,
     sink: Sink,
+    voice: Option<VoiceProcessing>,
+    latency: DeviceLatency,
     encoder: Encoder,
     playout: Playout,
     sender: RtpSender,
@@ -392,7 +408,11 @@ impl Pump {
     fn send_frame(&mut self, frame: &mut Frame, payload: &mut [u8], wire: &mut [u8]) {
         // The source is read even when nothing is sent, so a microphone does not pile up
         // stale audio and a prompt keeps its place in time.
+        let read = self.source.queued().map(|queued| (queued, Instant::now()));
         self.source.read(frame);
+        if let Some(voice) = &mut self.voice {
+            voice.captured(frame);
+        }
         if let Some(bridge) = &self.bridge {
             if !bridge.mix_into(frame) {
                 self.bridge = None;
@@ -427,6 +447,9 @@ impl Pump {
             return;
         };
         self.transmit(&wire[..len]);
+        if let Some((queued, at)) = read {
+            self.latency.captured(queued, FRAME_SAMPLES, at.elapsed());
+        }
     }
 
     /// A telephone-event packet to send instead of this tick's audio, if a key is playing.
@@ -599,11 +622,18 @@ impl Pump {
     }
 
     fn play_part(&mut self, now: Instant, part: &mut [i16]) {
+        let pulled = Instant::now();
         self.playout.pull(now, part);
         if self.held || !self.direction.receives() {
             part.fill(0);
         }
+        if let Some(voice) = &mut self.voice {
+            voice.played(part);
+        }
         self.sink.write(part);
+        if let Some(queued) = self.sink.queued() {
+            self.latency.played(queued, part.len(), pulled.elapsed());
+        }
     }
 
     fn forward_to_bridge(&mut self, frame: &Frame) {
@@ -657,7 +687,17 @@ impl Pump {
         };
         let rtt = self.rtcp.state.rtt();
         let network = rtt.map(|r| r / 2).unwrap_or_default();
-        let one_way = network + playout.mean_delay() + FRAME_DURATION + ASSUMED_DEVICE_DELAY;
+        // Our side's device delay as measured when on devices (the far side's is unknown,
+        // and taken to be like ours).
+        let measured = match (
+            self.latency.capture_to_packet_ms(),
+            self.latency.packet_to_speaker_ms(),
+        ) {
+            (Some(c), Some(p)) => Some(Duration::from_secs_f64((c + p) / 1000.0)),
+            _ => None,
+        };
+        let devices = measured.unwrap_or(ASSUMED_DEVICE_DELAY);
+        let one_way = network + playout.mean_delay() + FRAME_DURATION + devices;
         let rating = quality::rating(Impairments {
             one_way_delay: one_way,
             loss: heard_loss,
@@ -685,6 +725,8 @@ impl Pump {
                 0.0
             },
             encrypted: self.srtp.is_some(),
+            capture_to_packet_ms: self.latency.capture_to_packet_ms(),
+            packet_to_speaker_ms: self.latency.packet_to_speaker_ms(),
             packets_rejected: self.stats.packets_rejected + self.rtcp.rejected,
             ..self.stats
         }
@@ -971,6 +1013,7 @@ mod tests {
             input: a_input,
             output: a_output,
             listener: a_listener,
+            voice: VoiceConfig::default(),
         })
         .expect("start a");
         let sb = MediaSession::start(SessionConfig {
@@ -979,6 +1022,7 @@ mod tests {
             input: b_input,
             output: b_output,
             listener: b_listener,
+            voice: VoiceConfig::default(),
         })
         .expect("start b");
         (sa, sb)

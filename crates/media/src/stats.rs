@@ -43,6 +43,10 @@ pub struct MediaStats {
     pub stretched_ms: f64,
     /// ITU-T G.107 E-model estimate of the listener's mean opinion score, 1 to 4.5.
     pub mos: f64,
+    /// Mean time from the capture callback to the packet sent, on a microphone.
+    pub capture_to_packet_ms: Option<f64>,
+    /// Mean time from the jitter buffer's playout to the playback callback, on a speaker.
+    pub packet_to_speaker_ms: Option<f64>,
     /// The media ran over SRTP.
     pub encrypted: bool,
     /// Packets dropped because they failed SRTP authentication or were replays.

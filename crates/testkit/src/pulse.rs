@@ -123,6 +123,18 @@ impl Pulse {
         }
     }
 
+    /// Sends what the default speaker plays into the default microphone, `latency_ms` later:
+    /// a loudspeaker heard by the microphone beside it.
+    pub fn loop_speaker_into_microphone(&self, latency_ms: u32) {
+        self.pactl(&[
+            "load-module",
+            "module-loopback",
+            "source=spk.monitor",
+            "sink=micsrc",
+            &format!("latency_msec={latency_ms}"),
+        ]);
+    }
+
     /// Unplugs a headset: its sink and source disappear at once.
     pub fn unplug(&self, headset: &Headset) {
         for module in headset.modules.iter().rev() {

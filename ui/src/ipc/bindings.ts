@@ -54,6 +54,14 @@ stretchedMs: number,
  */
 mos: number, 
 /**
+ * Mean time from the capture callback to the packet sent, on a microphone.
+ */
+captureToPacketMs: number | null, 
+/**
+ * Mean time from the jitter buffer's playout to the playback callback, on a speaker.
+ */
+packetToSpeakerMs: number | null, 
+/**
  * The media ran over SRTP.
  */
 encrypted: boolean, 

@@ -32,6 +32,8 @@ pub struct DeviceCounters {
     pub starved: AtomicU64,
     /// The device went away (unplugged): the stream will deliver nothing more.
     pub lost: AtomicBool,
+    /// Parts the media thread dropped to keep playback delay bounded.
+    pub dropped: AtomicU64,
 }
 
 impl DeviceCounters {
@@ -98,6 +100,11 @@ impl Capture {
         self.ring.pop_slice(out) == FRAME_SAMPLES
     }
 
+    /// Samples captured and not yet read: how long the oldest has waited.
+    pub fn queued(&self) -> usize {
+        self.ring.occupied_len()
+    }
+
     /// Drops captured audio beyond `keep` samples, so that a late start does not become delay.
     pub fn trim(&mut self, keep: usize) {
         let excess = self.ring.occupied_len().saturating_sub(keep);
@@ -143,6 +150,11 @@ impl Playback {
     /// Queues samples; returns false when the device is not draining (ring full).
     pub fn write(&mut self, samples: &[i16]) -> bool {
         self.ring.push_slice(samples) == samples.len()
+    }
+
+    /// Samples written and not yet taken by the device: how long the newest will wait.
+    pub fn queued(&self) -> usize {
+        self.ring.occupied_len()
     }
 }
 

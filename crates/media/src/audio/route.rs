@@ -3,6 +3,7 @@
 //! chosen one is taken back when it returns: the call never drops for a device.
 
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::catalog::{Catalog, Direction};
@@ -14,6 +15,12 @@ use crate::format::{Frame, FRAME_SAMPLES};
 /// How often a missing chosen device is looked for (listing devices costs a round trip to the
 /// sound server, so not every tick).
 const LOOK_AGAIN: Duration = Duration::from_secs(1);
+
+/// Captured audio left in the ring after a frame is read (10 ms, one device period).
+const MAX_CAPTURE_BACKLOG: usize = FRAME_SAMPLES / 2;
+/// Audio queued for the speaker beyond which a 10 ms part is dropped (the device's clock runs
+/// faster than ours, or playback started late): 30 ms.
+const MAX_PLAYBACK_QUEUE: usize = FRAME_SAMPLES * 3 / 2;
 
 /// Where the call's outgoing audio comes from.
 #[derive(Debug, Clone)]
@@ -206,6 +213,14 @@ impl Source {
         })
     }
 
+    /// Samples the microphone holds that are not read yet (`None` without a device).
+    pub(crate) fn queued(&self) -> Option<usize> {
+        match self {
+            Source::Device(d) => d.current().map(Capture::queued),
+            _ => None,
+        }
+    }
+
     pub(crate) fn read(&mut self, out: &mut Frame) {
         match self {
             Source::File(f) => f.next_frame(out),
@@ -215,7 +230,9 @@ impl Source {
                         // Less than a frame arrived this tick: send silence, keep time.
                         out.fill(0);
                     }
-                    c.trim(FRAME_SAMPLES * 3);
+                    // What is left waits a whole tick more: keep no more than a device
+                    // period of it, or it becomes delay on every word.
+                    c.trim(MAX_CAPTURE_BACKLOG);
                 }
                 None => out.fill(0),
             },
@@ -240,6 +257,14 @@ impl Sink {
         })
     }
 
+    /// Samples waiting for the speaker (`None` without a device).
+    pub(crate) fn queued(&self) -> Option<usize> {
+        match self {
+            Sink::Device(d) => d.current().map(Playback::queued),
+            _ => None,
+        }
+    }
+
     pub(crate) fn write(&mut self, samples: &[i16]) {
         match self {
             Sink::File(f) => {
@@ -249,6 +274,10 @@ impl Sink {
             }
             Sink::Device(followed) => {
                 if let Some(p) = followed.current_mut() {
+                    if p.queued() + samples.len() > MAX_PLAYBACK_QUEUE {
+                        p.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
                     p.write(samples);
                 }
             }
