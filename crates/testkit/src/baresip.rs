@@ -157,6 +157,11 @@ impl Baresip {
         b
     }
 
+    /// The process id, to read its CPU time.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn dial(&mut self, uri: &str) {
         self.command("dial", uri);
     }

@@ -52,11 +52,16 @@ impl Default for Catalog {
 }
 
 impl Catalog {
-    /// PulseAudio (or PipeWire's Pulse server) when one runs, else ALSA.
+    /// PulseAudio (or PipeWire's Pulse server) when one runs, else ALSA;
+    /// `SWITCHBOARD_AUDIO_HOST=alsa` forces ALSA (through its pulse plugin, when there is a
+    /// server: the default devices only, at a lower CPU cost; see the README).
     pub fn new() -> Self {
-        Self {
-            host: cpal::default_host(),
-        }
+        let host = if std::env::var("SWITCHBOARD_AUDIO_HOST").as_deref() == Ok("alsa") {
+            cpal::host_from_id(cpal::HostId::Alsa).unwrap_or_else(|_| cpal::default_host())
+        } else {
+            cpal::default_host()
+        };
+        Self { host }
     }
 
     /// Lists the devices present. A host that cannot be asked gives an empty list, not an
