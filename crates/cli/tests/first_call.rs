@@ -128,6 +128,13 @@ fn speech_flows_both_ways(name: &str, case: Case) -> (String, serde_json::Value)
     agent.send("answer");
     agent.wait("answered", 5);
     customer.wait_event("CALL_ESTABLISHED", Duration::from_secs(5));
+    // Quality is reported while the call runs, not only at its end.
+    let live = agent.wait("call_quality", 5);
+    assert!(
+        live["stats"]["packetsReceived"].as_u64().unwrap_or(0) > 20,
+        "{live}"
+    );
+    assert!(live["stats"]["mos"].as_f64().unwrap_or(0.0) > 3.5, "{live}");
     // Let the customer finish the sentence (baresip hangs up at the end of its file).
     customer.wait_event("CALL_CLOSED", Duration::from_secs(20));
     let ended = agent.wait("ended", 10);

@@ -480,6 +480,12 @@ impl EngineTask {
                 call,
                 key: key.to_string(),
             }),
+            MediaEvent::Quality(stats) => {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.view.quality = Some(stats);
+                }
+                self.emit(EngineEvent::CallQuality { call, stats });
+            }
             MediaEvent::Device(switch) => self.emit(EngineEvent::DeviceChanged {
                 call,
                 direction: switch.direction,

@@ -50,6 +50,11 @@ pub enum EngineEvent {
         device: String,
         chosen: bool,
     },
+    /// A connected call's media quality so far, every 2 s (see `CallView::quality`).
+    CallQuality {
+        call: CallId,
+        stats: MediaStats,
+    },
     /// The sound devices present changed (one plugged in or pulled out), or were first read.
     AudioDevices {
         devices: DeviceList,

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use switchboard_media::audio::catalog::DeviceList;
+use switchboard_media::MediaStats;
 use switchboard_sip::CallId;
 
 use crate::devices::DeviceChoice;
@@ -70,6 +71,8 @@ pub struct CallView {
     pub consult_for: Option<CallId>,
     /// Joined with the other call in a three-way conference.
     pub conference: bool,
+    /// The media's quality so far (loss, jitter, round trip, MOS), renewed every 2 s.
+    pub quality: Option<MediaStats>,
 }
 
 impl CallView {
@@ -92,6 +95,7 @@ impl CallView {
             transfer: None,
             consult_for: None,
             conference: false,
+            quality: None,
         }
     }
 }

@@ -40,13 +40,18 @@ const HALF_FRAME: Duration = Duration::from_millis(10);
 const ASSUMED_DEVICE_DELAY: Duration = Duration::from_millis(20);
 
 /// What the media thread reports while it runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum MediaEvent {
     /// The peer pressed a key (an RFC 4733 event began).
     Dtmf { key: char },
     /// A sound device was opened or replaced (unplugged, chosen again, back again).
     Device(DeviceSwitch),
+    /// The call's quality so far, every [`QUALITY_EVERY`] while it runs.
+    Quality(MediaStats),
 }
+
+/// How often a running call reports its quality.
+pub const QUALITY_EVERY: Duration = Duration::from_secs(2);
 
 /// Called from the media thread; must not block.
 pub type MediaListener = Box<dyn Fn(MediaEvent) + Send>;
@@ -306,6 +311,7 @@ impl Pump {
         let mut payload = [0u8; MAX_PACKET];
         let mut wire = [0u8; 1500];
         let mut deadline = Instant::now();
+        let mut next_quality = deadline + QUALITY_EVERY;
         while !stop.load(Ordering::Relaxed) {
             self.apply_controls();
             self.follow_devices();
@@ -318,6 +324,10 @@ impl Pump {
             self.play_part(deadline + HALF_FRAME, second);
             self.forward_to_bridge(&frame);
             self.exchange_reports();
+            if deadline >= next_quality {
+                next_quality += QUALITY_EVERY;
+                self.report_quality();
+            }
             deadline += FRAME_DURATION;
             // After a stall (debugger, suspended VM), resynchronise instead of bursting.
             let now = Instant::now();
@@ -328,7 +338,13 @@ impl Pump {
         }
         self.sink.finish();
         self.report_devices();
-        self.finish_stats()
+        self.stats_now()
+    }
+
+    fn report_quality(&self) {
+        if let Some(listener) = &self.listener {
+            listener(MediaEvent::Quality(self.stats_now()));
+        }
     }
 
     fn apply_controls(&mut self) {
@@ -674,7 +690,8 @@ impl Pump {
         }
     }
 
-    fn finish_stats(&self) -> MediaStats {
+    /// The statistics so far (the final ones when the call ends).
+    fn stats_now(&self) -> MediaStats {
         let expected = self.receive.expected();
         let playout = self.playout.stats();
         let frame = FRAME_SAMPLES as f64;
@@ -1054,7 +1071,7 @@ mod tests {
             .try_iter()
             .filter_map(|e| match e {
                 MediaEvent::Dtmf { key } => Some(key),
-                MediaEvent::Device(_) => None,
+                MediaEvent::Device(_) | MediaEvent::Quality(_) => None,
             })
             .collect();
         assert_eq!(keys, "4#*");

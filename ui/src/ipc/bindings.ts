@@ -103,7 +103,7 @@ export type EngineEvent = { "event": "ready", local: string, practice: boolean, 
  * The call this one takes over (the caller was handed to us by that call's other
  * party): it is answered at once, and the replaced call ends with `replaced`.
  */
-replaces: CallId | null, } | { "event": "refused_busy", caller: string, displayName: string | null, } | { "event": "device_changed", call: CallId, direction: Direction, device: string, chosen: boolean, } | { "event": "audio_devices", devices: DeviceList, } | { "event": "refused_unacceptable", caller: string, displayName: string | null, reason: string, } | { "event": "ringing", call: CallId, } | { "event": "early_media", call: CallId, } | { "event": "answered", call: CallId, } | { "event": "ended", call: CallId, reason: EndReason, stats: MediaStats, } | { "event": "held", call: CallId, } | { "event": "resumed", call: CallId, } | { "event": "hold_failed", call: CallId, status: number | null, reason: string, } | { "event": "remote_hold", call: CallId, } | { "event": "remote_resume", call: CallId, } | { "event": "dtmf_sent", call: CallId, keys: string, via: string, } | { "event": "dtmf_received", call: CallId, key: string, } | { "event": "transfer_progress", call: CallId, status: number, } | { "event": "transferred", call: CallId, target: string, } | { "event": "transfer_failed", call: CallId, status: number, } | { "event": "consult_started", call: CallId, consult: CallId, target: string, } | { "event": "consult_ended", call: CallId, consult: CallId, } | { "event": "conference_started", call: CallId, consult: CallId, } | { "event": "error", message: string, };
+replaces: CallId | null, } | { "event": "refused_busy", caller: string, displayName: string | null, } | { "event": "device_changed", call: CallId, direction: Direction, device: string, chosen: boolean, } | { "event": "call_quality", call: CallId, stats: MediaStats, } | { "event": "audio_devices", devices: DeviceList, } | { "event": "refused_unacceptable", caller: string, displayName: string | null, reason: string, } | { "event": "ringing", call: CallId, } | { "event": "early_media", call: CallId, } | { "event": "answered", call: CallId, } | { "event": "ended", call: CallId, reason: EndReason, stats: MediaStats, } | { "event": "held", call: CallId, } | { "event": "resumed", call: CallId, } | { "event": "hold_failed", call: CallId, status: number | null, reason: string, } | { "event": "remote_hold", call: CallId, } | { "event": "remote_resume", call: CallId, } | { "event": "dtmf_sent", call: CallId, keys: string, via: string, } | { "event": "dtmf_received", call: CallId, key: string, } | { "event": "transfer_progress", call: CallId, status: number, } | { "event": "transferred", call: CallId, target: string, } | { "event": "transfer_failed", call: CallId, status: number, } | { "event": "consult_started", call: CallId, consult: CallId, target: string, } | { "event": "consult_ended", call: CallId, consult: CallId, } | { "event": "conference_started", call: CallId, consult: CallId, } | { "event": "error", message: string, };
 
 export type RegistrationView = { "state": "connecting" } | { "state": "registered", expires: number, } | { "state": "failed", status: number | null, reason: string, retryIn: number, } | { "state": "practice" };
 
@@ -143,7 +143,11 @@ consultFor: CallId | null,
 /**
  * Joined with the other call in a three-way conference.
  */
-conference: boolean, };
+conference: boolean, 
+/**
+ * The media's quality so far (loss, jitter, round trip, MOS), renewed every 2 s.
+ */
+quality: MediaStats | null, };
 
 export type Snapshot = { registration: RegistrationView, account: string, calls: Array<CallView>, 
 /**
