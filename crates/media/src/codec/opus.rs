@@ -14,6 +14,9 @@ pub struct OpusEncoder {
     expected_loss: u8,
 }
 
+/// The loss assumed before the peer has reported any.
+const ASSUMED_LOSS_PERCENT: u8 = 5;
+
 impl OpusEncoder {
     pub fn new() -> Result<Self, MediaError> {
         let mut inner = opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Voip)
@@ -21,13 +24,18 @@ impl OpusEncoder {
         inner
             .set_bitrate(opus::Bitrate::Bits(DEFAULT_BITRATE))
             .map_err(MediaError::codec)?;
-        // In-band FEC costs bits that speech could use, so it is switched on only when the peer
-        // reports loss (`set_expected_loss`). DTX sends almost nothing while the agent is silent.
-        inner.set_inband_fec(false).map_err(MediaError::codec)?;
+        // In-band FEC costs bits that speech could use, so it follows the loss the peer
+        // reports (`set_expected_loss`); until its first report (seconds into the call) we
+        // assume some, so the first words of a call on a lossy link are protected too.
+        // DTX sends almost nothing while the agent is silent.
+        inner.set_inband_fec(true).map_err(MediaError::codec)?;
+        inner
+            .set_packet_loss_perc(i32::from(ASSUMED_LOSS_PERCENT))
+            .map_err(MediaError::codec)?;
         inner.set_dtx(true).map_err(MediaError::codec)?;
         Ok(Self {
             inner,
-            expected_loss: 0,
+            expected_loss: ASSUMED_LOSS_PERCENT,
         })
     }
 
@@ -107,6 +115,54 @@ mod tests {
         }
         let level = rms(&out);
         assert!(level > 3000.0 && level < 8000.0, "decoded level {level}");
+    }
+
+    /// Frames alternating between a low and a high tone.
+    fn alternating(frame_index: usize) -> Frame {
+        let hz = if frame_index.is_multiple_of(2) { 300.0 } else { 900.0 };
+        crate::testing::tone(hz, 8000.0, frame_index)
+    }
+
+    fn zero_crossings(samples: &[i16]) -> usize {
+        samples
+            .windows(2)
+            .filter(|w| (w[0] < 0) != (w[1] < 0))
+            .count()
+    }
+
+    /// How a lost high-tone frame comes back from the packet after it: with that packet's FEC
+    /// it is the high tone again; without, concealment carries on the low tone before it.
+    fn recovered_crossings(enc: &mut OpusEncoder) -> usize {
+        let mut dec = OpusDecoder::new().expect("decoder");
+        let mut packets = Vec::new();
+        for i in 0..12 {
+            let mut packet = [0u8; MAX_PACKET];
+            let n = enc.encode(&alternating(i), &mut packet).expect("encode");
+            packets.push(packet[..n].to_vec());
+        }
+        let mut out = [0i16; FRAME_SAMPLES];
+        for packet in &packets[..9] {
+            dec.decode(packet, &mut out).expect("decode");
+        }
+        // Frame 9 (high) is lost; frame 10 carries its FEC, if any.
+        dec.conceal(Some(&packets[10]), &mut out).expect("conceal");
+        zero_crossings(&out)
+    }
+
+    #[test]
+    fn fec_protects_a_call_from_its_start_until_the_peer_reports_no_loss() {
+        let mut fresh = OpusEncoder::new().expect("encoder");
+        let with_fec = recovered_crossings(&mut fresh);
+        let mut told_clean = OpusEncoder::new().expect("encoder");
+        told_clean.set_expected_loss(0);
+        let without = recovered_crossings(&mut told_clean);
+        // 900 Hz has 36 crossings in 20 ms, 300 Hz 12. Concealment carries on the low tone; the
+        // FEC copy (coarser, and later by the codec's delay) brings part of the high one back.
+        assert!(without <= 13, "concealment alone made {without} crossings");
+        assert!(
+            with_fec >= without + 4,
+            "FEC did not restore the lost frame: {with_fec} crossings against {without}"
+        );
     }
 
     #[test]
