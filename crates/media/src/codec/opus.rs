@@ -119,7 +119,11 @@ mod tests {
 
     /// Frames alternating between a low and a high tone.
     fn alternating(frame_index: usize) -> Frame {
-        let hz = if frame_index.is_multiple_of(2) { 300.0 } else { 900.0 };
+        let hz = if frame_index.is_multiple_of(2) {
+            300.0
+        } else {
+            900.0
+        };
         crate::testing::tone(hz, 8000.0, frame_index)
     }
 
