@@ -104,20 +104,8 @@ fn measure(out: &Path, variant: &Variant, window: Duration) -> Measured {
     let agent_speech = audio::speech(out, "agent", AGENT_LINE, 1);
     let _microphone = pulse.play_into("micsrc", &agent_speech);
     let kamailio = Kamailio::start(out, &[("agent1", "pw1"), ("customer", "pw2")]);
-    let registrar = kamailio.uri();
     let play = agent_speech.display().to_string();
-    let mut args = vec![
-        "agent",
-        "--registrar",
-        &registrar,
-        "--user",
-        "agent1",
-        "--password-env",
-        "AGENT_PW",
-        "--auto-answer",
-        "--srtp",
-        "required",
-    ];
+    let mut args = vec!["--auto-answer", "--srtp", "required"];
     args.extend(
         variant
             .extra
@@ -132,7 +120,8 @@ fn measure(out: &Path, variant: &Variant, window: Duration) -> Measured {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
     );
     let binary = Path::new(env!("CARGO_BIN_EXE_switchboard-cli"));
-    let mut agent = CliAgent::start_with_env(binary, &args, "pw1", &env);
+    let mut agent =
+        CliAgent::register_with_env(binary, &kamailio.uri(), "agent1", "pw1", &args, &env);
     agent.wait("registered", 10);
     // The customer talks for longer than the call is measured.
     let long_line = [AGENT_LINE; 4].join(" ");

@@ -26,6 +26,18 @@ impl CliAgent {
         password: &str,
         extra: &[&str],
     ) -> Self {
+        Self::register_with_env(binary, registrar, user, password, extra, &[])
+    }
+
+    /// As [`CliAgent::register`], with more environment (a sound server's, say).
+    pub fn register_with_env(
+        binary: &Path,
+        registrar: &str,
+        user: &str,
+        password: &str,
+        extra: &[&str],
+        env: &[(String, String)],
+    ) -> Self {
         let mut args = vec![
             "agent",
             "--registrar",
@@ -36,7 +48,7 @@ impl CliAgent {
             "AGENT_PW",
         ];
         args.extend_from_slice(extra);
-        Self::start(binary, &args, password)
+        Self::start_with_env(binary, &args, password, env)
     }
 
     pub fn start(binary: &Path, args: &[&str], password: &str) -> Self {
