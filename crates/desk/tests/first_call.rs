@@ -13,11 +13,18 @@ use switchboard_testkit::baresip::Baresip;
 use switchboard_testkit::kamailio::Kamailio;
 use tokio::sync::mpsc::UnboundedReceiver;
 
+/// The next event that is not a periodic quality report (those come every 2 s, at any point).
 async fn next(events: &mut UnboundedReceiver<EngineEvent>, secs: u64) -> EngineEvent {
-    tokio::time::timeout(Duration::from_secs(secs), events.recv())
-        .await
-        .expect("engine event in time")
-        .expect("engine running")
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("engine event in time")
+            .expect("engine running");
+        if !matches!(event, EngineEvent::CallQuality { .. }) {
+            return event;
+        }
+    }
 }
 
 fn account(registrar: SocketAddr, password: &str) -> AccountConfig {

@@ -101,11 +101,12 @@ impl MediaSession {
         let source = Source::open(&config.input)?;
         let sink = Sink::open(&config.output)?;
         let on_microphone = matches!(config.input, AudioInput::Device(_));
-        let voice = match on_microphone && config.voice.any() {
-            true => VoiceProcessing::new(config.voice)
+        let voice = if on_microphone && config.voice.any() {
+            VoiceProcessing::new(config.voice)
                 .inspect_err(|e| tracing::error!("sending the microphone unprocessed: {e}"))
-                .ok(),
-            false => None,
+                .ok()
+        } else {
+            None
         };
         let codec = config.negotiated.codec;
         let encoder = Encoder::new(codec)?;
