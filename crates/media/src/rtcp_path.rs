@@ -18,7 +18,7 @@ const READER_POLL: Duration = Duration::from_millis(250);
 use crate::error::MediaError;
 use crate::rtcp::{Feedback, Reception, Rtcp, Sent};
 use crate::sdp::Negotiated;
-use crate::srtp::{SrtpContexts, SrtpKeys};
+use crate::srtp::{self, SrtpContexts, SrtpKeys};
 
 pub struct RtcpPath {
     socket: UdpSocket,
@@ -119,20 +119,16 @@ impl RtcpPath {
             self.malformed += 1;
             return None;
         }
-        let decrypted;
-        let datagram = match self.srtcp.as_mut().map(|s| s.unprotect_rtcp(datagram)) {
-            None => datagram,
-            Some(Ok(plain)) => {
-                decrypted = plain;
-                &decrypted[..]
-            }
-            Some(Err(e)) => {
-                self.rejected += 1;
-                tracing::trace!("srtcp: {e}");
-                return None;
-            }
-        };
-        match self.state.on_packet(now, datagram) {
+        let datagram =
+            match srtp::through(self.srtcp.as_mut(), datagram, SrtpContexts::unprotect_rtcp) {
+                Ok(plain) => plain,
+                Err(e) => {
+                    self.rejected += 1;
+                    tracing::trace!("srtcp: {e}");
+                    return None;
+                }
+            };
+        match self.state.on_packet(now, &datagram) {
             Ok(f) => Some(f),
             Err(e) => {
                 self.malformed += 1;
@@ -153,10 +149,9 @@ impl RtcpPath {
         let Some(report) = self.state.poll(now, sent, reception) else {
             return;
         };
-        let report = match self.srtcp.as_mut().map(|s| s.protect_rtcp(&report)) {
-            None => report,
-            Some(Ok(protected)) => protected.to_vec(),
-            Some(Err(e)) => {
+        let report = match srtp::through(self.srtcp.as_mut(), &report, SrtpContexts::protect_rtcp) {
+            Ok(r) => r,
+            Err(e) => {
                 tracing::warn!("srtcp: {e}");
                 return;
             }

@@ -29,7 +29,7 @@ use crate::rtcp::{Feedback, Reception, Sent};
 use crate::rtcp_path::{is_rtcp, RtcpPath};
 use crate::rtp::{self, RtpSender};
 use crate::sdp::{Direction, Negotiated};
-use crate::srtp::{SrtpContexts, SrtpKeys};
+use crate::srtp::{self, SrtpContexts, SrtpKeys};
 use crate::stats::{MediaStats, ReceiveStats};
 use crate::voice::{VoiceConfig, VoiceProcessing};
 
@@ -478,19 +478,14 @@ impl Pump {
     }
 
     fn transmit(&mut self, packet: &[u8]) {
-        let protected;
-        let packet = match self.srtp.as_mut().map(|s| s.protect_rtp(packet)) {
-            None => packet,
-            Some(Ok(p)) => {
-                protected = p;
-                &protected[..]
-            }
-            Some(Err(e)) => {
+        let packet = match srtp::through(self.srtp.as_mut(), packet, SrtpContexts::protect_rtp) {
+            Ok(p) => p,
+            Err(e) => {
                 tracing::warn!("srtp: {e}");
                 return;
             }
         };
-        match self.socket.send_to(packet, self.latch.target()) {
+        match self.socket.send_to(&packet, self.latch.target()) {
             Ok(_) => {
                 self.stats.packets_sent += 1;
                 let payload = packet.len().saturating_sub(12 + self.srtp_tag_len()) as u32;
@@ -549,20 +544,16 @@ impl Pump {
         }
         // Authenticated before anything else reads it: a forged packet must not move the latch
         // or reach the jitter buffer.
-        let decrypted;
-        let datagram = match self.srtp.as_mut().map(|s| s.unprotect_rtp(datagram)) {
-            None => datagram,
-            Some(Ok(plain)) => {
-                decrypted = plain;
-                &decrypted[..]
-            }
-            Some(Err(e)) => {
-                self.stats.packets_rejected += 1;
-                tracing::trace!("srtp: {e}");
-                return;
-            }
-        };
-        let Some(packet) = rtp::parse(datagram) else {
+        let datagram =
+            match srtp::through(self.srtp.as_mut(), datagram, SrtpContexts::unprotect_rtp) {
+                Ok(plain) => plain,
+                Err(e) => {
+                    self.stats.packets_rejected += 1;
+                    tracing::trace!("srtp: {e}");
+                    return;
+                }
+            };
+        let Some(packet) = rtp::parse(&datagram) else {
             return;
         };
         match self.latch.on_packet(now, from, packet.ssrc, packet.seq) {
@@ -680,11 +671,12 @@ impl Pump {
             ),
         ];
         for (device, counts) in counters {
-            if let Some((errors, starved)) = counts.filter(|&(e, s)| e + s > 0) {
+            if let Some((errors, starved, dropped)) = counts.filter(|&(e, s, d)| e + s + d > 0) {
                 tracing::warn!(
                     device,
                     errors,
                     starved,
+                    dropped,
                     "audio device trouble during the call"
                 );
             }

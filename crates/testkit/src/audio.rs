@@ -66,24 +66,14 @@ pub fn read_mono(path: &Path) -> (Vec<i16>, u32) {
 }
 
 /// RMS level over 20 ms windows: how many windows carry sound above `threshold`.
-/// Root mean square of a run of samples (0 for none).
-pub fn rms(samples: &[i16]) -> f64 {
-    if samples.is_empty() {
-        return 0.0;
-    }
-    let sum: f64 = samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
-    (sum / samples.len() as f64).sqrt()
-}
+/// Root mean square of a run of samples (0 for none): the media crate's own.
+pub use switchboard_media::format::rms;
 
 pub fn active_windows(samples: &[i16], rate: u32, threshold: f64) -> usize {
     let window = (rate / 50) as usize;
     samples
         .chunks(window.max(1))
-        .filter(|w| {
-            let e: f64 =
-                w.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / w.len() as f64;
-            e.sqrt() > threshold
-        })
+        .filter(|w| rms(w) > threshold)
         .count()
 }
 

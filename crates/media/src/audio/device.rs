@@ -37,10 +37,12 @@ pub struct DeviceCounters {
 }
 
 impl DeviceCounters {
-    pub fn snapshot(&self) -> (u64, u64) {
+    /// Errors, starved callbacks, and parts dropped to bound the delay.
+    pub fn snapshot(&self) -> (u64, u64, u64) {
         (
             self.errors.load(Ordering::Relaxed),
             self.starved.load(Ordering::Relaxed),
+            self.dropped.load(Ordering::Relaxed),
         )
     }
 

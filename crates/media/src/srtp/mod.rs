@@ -5,6 +5,8 @@
 pub mod agree;
 pub mod sdes;
 
+use std::borrow::Cow;
+
 use bytes::BytesMut;
 use rtc_srtp::context::Context;
 use rtc_srtp::option::{srtcp_replay_protection, srtp_replay_protection};
@@ -70,6 +72,21 @@ impl SrtpContexts {
 
     pub fn unprotect_rtcp(&mut self, packet: &[u8]) -> Result<BytesMut, MediaError> {
         self.inbound.decrypt_rtcp(packet).map_err(MediaError::srtp)
+    }
+}
+
+/// One of [`SrtpContexts`]' four operations.
+pub type Operation = fn(&mut SrtpContexts, &[u8]) -> Result<BytesMut, MediaError>;
+
+/// `packet` put through `operation` when the stream is encrypted, as it is when not.
+pub fn through<'a>(
+    contexts: Option<&mut SrtpContexts>,
+    packet: &'a [u8],
+    operation: Operation,
+) -> Result<Cow<'a, [u8]>, MediaError> {
+    match contexts {
+        None => Ok(Cow::Borrowed(packet)),
+        Some(c) => operation(c, packet).map(|p| Cow::Owned(p.to_vec())),
     }
 }
 
