@@ -54,7 +54,7 @@ impl Default for Catalog {
 impl Catalog {
     /// PulseAudio (or PipeWire's Pulse server) when one runs, else ALSA;
     /// `SWITCHBOARD_AUDIO_HOST=alsa` forces ALSA (through its pulse plugin, when there is a
-    /// server: the default devices only, at a lower CPU cost; see the README).
+    /// server: the default devices only, at a higher CPU cost; see the README).
     pub fn new() -> Self {
         let host = if std::env::var("SWITCHBOARD_AUDIO_HOST").as_deref() == Ok("alsa") {
             cpal::host_from_id(cpal::HostId::Alsa).unwrap_or_else(|_| cpal::default_host())
@@ -62,6 +62,11 @@ impl Catalog {
             cpal::default_host()
         };
         Self { host }
+    }
+
+    /// Whether the devices are a PulseAudio server's (streams then go through libpulse).
+    pub(crate) fn is_pulse(&self) -> bool {
+        self.host.id() == cpal::HostId::PulseAudio
     }
 
     /// Lists the devices present. A host that cannot be asked gives an empty list, not an

@@ -1,5 +1,7 @@
-//! Sound devices through cpal. The device callbacks only move samples between the device and
-//! lock-free rings (no allocation, no lock, no logging); the media thread does everything else.
+//! Sound devices: a microphone feeding a ring and a speaker draining one. On a PulseAudio server
+//! the streams are libpulse's (see `pulse.rs`), elsewhere cpal's. Either way the device side only
+//! moves samples between the device and lock-free rings (no allocation, no lock, no logging); the
+//! media thread does everything else.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 use super::catalog::{Catalog, Direction};
+use super::pulse;
 use crate::error::MediaError;
 use crate::format::{Frame, FRAME_SAMPLES, SAMPLE_RATE};
 
@@ -57,11 +60,28 @@ impl DeviceCounters {
             self.lost.store(true, Ordering::Relaxed);
         }
     }
+
+    /// The stream ended with an error: it will move nothing more.
+    pub(crate) fn failed(&self) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        self.lost.store(true, Ordering::Relaxed);
+    }
+}
+
+/// What keeps a device's audio moving; held only to be dropped, which stops the stream.
+enum Running {
+    Cpal { _stream: cpal::Stream },
+    Pulse { _stream: pulse::Handle },
+}
+
+/// The name to give the sound server: the chosen device when it was found, else its default.
+fn chosen<'a>(id: Option<&str>, opened: &'a str) -> Option<&'a str> {
+    (id == Some(opened)).then_some(opened)
 }
 
 /// The microphone: a running input stream feeding a ring the media thread drains.
 pub struct Capture {
-    _stream: cpal::Stream,
+    _running: Running,
     ring: HeapCons<i16>,
     pub counters: Arc<DeviceCounters>,
     /// The device's id: the one chosen, or the default's when it was not present.
@@ -72,22 +92,20 @@ impl Capture {
     /// Opens the input device `id` (the default when `None` or not present) at 48 kHz.
     pub fn open(catalog: &Catalog, id: Option<&str>) -> Result<Self, MediaError> {
         let (device, opened) = catalog.open(Direction::Input, id)?;
-        let config = pick_config(&device, true)?;
         let (prod, ring) = HeapRb::<i16>::new(RING_SAMPLES).split();
         let counters = Arc::new(DeviceCounters::default());
         let c = counters.clone();
-        let stream = match config.sample_format() {
-            SampleFormat::I16 => build_input::<i16>(&device, low_latency(&config), prod, c),
-            SampleFormat::F32 => build_input::<f32>(&device, low_latency(&config), prod, c),
-            other => {
-                return Err(MediaError::Device(format!(
-                    "unsupported input format {other}"
-                )))
+        let running = if catalog.is_pulse() {
+            Running::Pulse {
+                _stream: pulse::capture(chosen(id, &opened), prod, c)?,
             }
-        }?;
-        stream.play().map_err(device_error)?;
+        } else {
+            Running::Cpal {
+                _stream: cpal_input(&device, prod, c)?,
+            }
+        };
         Ok(Self {
-            _stream: stream,
+            _running: running,
             ring,
             counters,
             opened,
@@ -116,7 +134,7 @@ impl Capture {
 
 /// The speaker: a running output stream fed from a ring the media thread fills.
 pub struct Playback {
-    _stream: cpal::Stream,
+    _running: Running,
     ring: HeapProd<i16>,
     pub counters: Arc<DeviceCounters>,
     /// The device's id: the one chosen, or the default's when it was not present.
@@ -127,22 +145,20 @@ impl Playback {
     /// Opens the output device `id` (the default when `None` or not present) at 48 kHz.
     pub fn open(catalog: &Catalog, id: Option<&str>) -> Result<Self, MediaError> {
         let (device, opened) = catalog.open(Direction::Output, id)?;
-        let config = pick_config(&device, false)?;
         let (ring, cons) = HeapRb::<i16>::new(RING_SAMPLES).split();
         let counters = Arc::new(DeviceCounters::default());
         let c = counters.clone();
-        let stream = match config.sample_format() {
-            SampleFormat::I16 => build_output::<i16>(&device, low_latency(&config), cons, c),
-            SampleFormat::F32 => build_output::<f32>(&device, low_latency(&config), cons, c),
-            other => {
-                return Err(MediaError::Device(format!(
-                    "unsupported output format {other}"
-                )))
+        let running = if catalog.is_pulse() {
+            Running::Pulse {
+                _stream: pulse::playback(chosen(id, &opened), cons, c)?,
             }
-        }?;
-        stream.play().map_err(device_error)?;
+        } else {
+            Running::Cpal {
+                _stream: cpal_output(&device, cons, c)?,
+            }
+        };
         Ok(Self {
-            _stream: stream,
+            _running: running,
             ring,
             counters,
             opened,
@@ -158,6 +174,46 @@ impl Playback {
     pub fn queued(&self) -> usize {
         self.ring.occupied_len()
     }
+}
+
+/// A cpal input stream at 48 kHz with 10 ms periods, running.
+fn cpal_input(
+    device: &cpal::Device,
+    ring: HeapProd<i16>,
+    counters: Arc<DeviceCounters>,
+) -> Result<cpal::Stream, MediaError> {
+    let config = pick_config(device, true)?;
+    let stream = match config.sample_format() {
+        SampleFormat::I16 => build_input::<i16>(device, low_latency(&config), ring, counters),
+        SampleFormat::F32 => build_input::<f32>(device, low_latency(&config), ring, counters),
+        other => {
+            return Err(MediaError::Device(format!(
+                "unsupported input format {other}"
+            )))
+        }
+    }?;
+    stream.play().map_err(device_error)?;
+    Ok(stream)
+}
+
+/// A cpal output stream at 48 kHz with 10 ms periods, running.
+fn cpal_output(
+    device: &cpal::Device,
+    ring: HeapCons<i16>,
+    counters: Arc<DeviceCounters>,
+) -> Result<cpal::Stream, MediaError> {
+    let config = pick_config(device, false)?;
+    let stream = match config.sample_format() {
+        SampleFormat::I16 => build_output::<i16>(device, low_latency(&config), ring, counters),
+        SampleFormat::F32 => build_output::<f32>(device, low_latency(&config), ring, counters),
+        other => {
+            return Err(MediaError::Device(format!(
+                "unsupported output format {other}"
+            )))
+        }
+    }?;
+    stream.play().map_err(device_error)?;
+    Ok(stream)
 }
 
 /// The stream configuration with a 10 ms period, when the device accepts one.

@@ -1,7 +1,9 @@
-//! Where audio comes from and goes to: sound devices (cpal) and WAV files.
+//! Where audio comes from and goes to: sound devices (cpal, and libpulse on a PulseAudio
+//! server) and WAV files.
 
 pub mod catalog;
 pub mod device;
 pub mod file;
+mod pulse;
 pub mod ringer;
 pub mod route;
