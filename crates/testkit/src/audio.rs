@@ -40,15 +40,48 @@ pub fn speech_at(dir: &Path, name: &str, text: &str, rate: u32, channels: u16) -
 /// [`active_windows`] counts as sound) as a 48 kHz WAV with `channels` channels. Not digital
 /// zero: in our runs baresip 1.0 did not start its receive path on a stream of pure silence.
 pub fn room_tone(dir: &Path, name: &str, secs: u32, channels: u16) -> PathBuf {
+    synth(dir, name, secs, channels, &["whitenoise", "vol", "0.001"])
+}
+
+/// `secs` seconds of a sine at `hz`, a third of full scale, as a 48 kHz WAV: a signal whose
+/// pitch a recording can be checked for.
+pub fn sine(dir: &Path, name: &str, hz: u32, secs: u32, channels: u16) -> PathBuf {
+    synth(
+        dir,
+        name,
+        secs,
+        channels,
+        &["sine", &hz.to_string(), "vol", "0.33"],
+    )
+}
+
+fn synth(dir: &Path, name: &str, secs: u32, channels: u16, what: &[&str]) -> PathBuf {
     crate::require("sox", "sox");
     let out = dir.join(format!("{name}.wav"));
     let ok = Command::new("sox")
         .args(["-n", "-r", "48000", "-b", "16", "-c", &channels.to_string()])
         .arg(&out)
-        .args(["synth", &secs.to_string(), "whitenoise", "vol", "0.001"])
+        .args(["synth", &secs.to_string()])
+        .args(what)
         .status();
     assert!(ok.is_ok_and(|s| s.success()), "sox failed");
     out
+}
+
+/// The pitch of the loud part of a recording: the median over 200 ms windows louder than
+/// `threshold` of their rising zero crossings per second (`None` when no window is loud).
+pub fn tone_frequency(samples: &[i16], rate: u32, threshold: f64) -> Option<f64> {
+    let window = rate as usize / 5;
+    let mut found: Vec<f64> = samples
+        .chunks_exact(window)
+        .filter(|w| rms(w) > threshold)
+        .map(|w| {
+            let rising = w.windows(2).filter(|p| p[0] < 0 && p[1] >= 0).count();
+            rising as f64 * 5.0
+        })
+        .collect();
+    found.sort_by(f64::total_cmp);
+    found.get(found.len() / 2).copied()
 }
 
 /// Mono samples of a WAV file (first channel).

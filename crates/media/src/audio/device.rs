@@ -16,6 +16,7 @@ use ringbuf::{HeapCons, HeapProd, HeapRb};
 
 use super::catalog::{Catalog, Direction};
 use super::pulse;
+use super::resample::{to_i16, RateConverter};
 use crate::error::MediaError;
 use crate::format::{Frame, FRAME_SAMPLES, SAMPLE_RATE};
 
@@ -25,6 +26,9 @@ const DEVICE_PERIOD: u32 = 480;
 
 /// Samples the rings hold: 200 ms, ample for scheduling hiccups without unbounded delay.
 const RING_SAMPLES: usize = FRAME_SAMPLES * 10;
+
+/// Playback is converted for a device without 48 kHz 10 ms at a time, as the engine writes it.
+const PLAYBACK_CHUNK: usize = FRAME_SAMPLES / 2;
 
 /// What the device callbacks count for the media thread to report (they may not log).
 #[derive(Debug, Default)]
@@ -86,6 +90,8 @@ pub struct Capture {
     pub counters: Arc<DeviceCounters>,
     /// The device's id: the one chosen, or the default's when it was not present.
     pub opened: String,
+    /// To 48 kHz, when the device runs at another rate.
+    converter: Option<RateConverter>,
 }
 
 impl Capture {
@@ -95,38 +101,58 @@ impl Capture {
         let (prod, ring) = HeapRb::<i16>::new(RING_SAMPLES).split();
         let counters = Arc::new(DeviceCounters::default());
         let c = counters.clone();
-        let running = if catalog.is_pulse() {
-            Running::Pulse {
-                _stream: pulse::capture(chosen(id, &opened), prod, c)?,
-            }
+        let (running, rate) = if catalog.is_pulse() {
+            let stream = pulse::capture(chosen(id, &opened), prod, c)?;
+            (Running::Pulse { _stream: stream }, SAMPLE_RATE)
         } else {
-            Running::Cpal {
-                _stream: cpal_input(&device, prod, c)?,
-            }
+            let (stream, rate) = cpal_input(&device, prod, c)?;
+            (Running::Cpal { _stream: stream }, rate)
         };
+        let converter = (rate != SAMPLE_RATE)
+            .then(|| RateConverter::to_engine(rate, FRAME_SAMPLES))
+            .transpose()?;
         Ok(Self {
             _running: running,
             ring,
             counters,
             opened,
+            converter,
         })
     }
 
     /// Takes one frame if a whole one has been captured.
     pub fn read_frame(&mut self, out: &mut Frame) -> bool {
-        if self.ring.occupied_len() < FRAME_SAMPLES {
+        let Some(converter) = &mut self.converter else {
+            if self.ring.occupied_len() < FRAME_SAMPLES {
+                return false;
+            }
+            return self.ring.pop_slice(out) == FRAME_SAMPLES;
+        };
+        if self.ring.occupied_len() < converter.input_needed() {
             return false;
         }
-        self.ring.pop_slice(out) == FRAME_SAMPLES
+        let converted = converter.convert(self.ring.pop_iter());
+        for (o, s) in out.iter_mut().zip(converted) {
+            *o = to_i16(*s);
+        }
+        converted.len() == FRAME_SAMPLES
     }
 
-    /// Samples captured and not yet read: how long the oldest has waited.
+    /// Samples captured and not yet read (at 48 kHz): how long the oldest has waited.
     pub fn queued(&self) -> usize {
-        self.ring.occupied_len()
+        let held = self.ring.occupied_len();
+        self.converter
+            .as_ref()
+            .map_or(held, |c| c.to_engine_samples(held))
     }
 
-    /// Drops captured audio beyond `keep` samples, so that a late start does not become delay.
+    /// Drops captured audio beyond `keep` samples (at 48 kHz), so that a late start does not
+    /// become delay.
     pub fn trim(&mut self, keep: usize) {
+        let keep = self
+            .converter
+            .as_ref()
+            .map_or(keep, |c| c.to_device_samples(keep));
         let excess = self.ring.occupied_len().saturating_sub(keep);
         self.ring.skip(excess);
     }
@@ -139,6 +165,14 @@ pub struct Playback {
     pub counters: Arc<DeviceCounters>,
     /// The device's id: the one chosen, or the default's when it was not present.
     pub opened: String,
+    /// From 48 kHz, when the device runs at another rate.
+    converter: Option<Converting>,
+}
+
+/// Playback's conversion, and what the engine wrote that is not yet a whole chunk.
+struct Converting {
+    converter: RateConverter,
+    pending: Vec<i16>,
 }
 
 impl Playback {
@@ -148,40 +182,64 @@ impl Playback {
         let (ring, cons) = HeapRb::<i16>::new(RING_SAMPLES).split();
         let counters = Arc::new(DeviceCounters::default());
         let c = counters.clone();
-        let running = if catalog.is_pulse() {
-            Running::Pulse {
-                _stream: pulse::playback(chosen(id, &opened), cons, c)?,
-            }
+        let (running, rate) = if catalog.is_pulse() {
+            let stream = pulse::playback(chosen(id, &opened), cons, c)?;
+            (Running::Pulse { _stream: stream }, SAMPLE_RATE)
         } else {
-            Running::Cpal {
-                _stream: cpal_output(&device, cons, c)?,
-            }
+            let (stream, rate) = cpal_output(&device, cons, c)?;
+            (Running::Cpal { _stream: stream }, rate)
         };
+        let converter = (rate != SAMPLE_RATE)
+            .then(|| {
+                Ok::<_, MediaError>(Converting {
+                    converter: RateConverter::from_engine(rate, PLAYBACK_CHUNK)?,
+                    pending: Vec::with_capacity(FRAME_SAMPLES * 2),
+                })
+            })
+            .transpose()?;
         Ok(Self {
             _running: running,
             ring,
             counters,
             opened,
+            converter,
         })
     }
 
-    /// Queues samples; returns false when the device is not draining (ring full).
+    /// Queues samples (48 kHz); returns false when the device is not draining (ring full).
     pub fn write(&mut self, samples: &[i16]) -> bool {
-        self.ring.push_slice(samples) == samples.len()
+        let Some(Converting { converter, pending }) = &mut self.converter else {
+            return self.ring.push_slice(samples) == samples.len();
+        };
+        pending.extend_from_slice(samples);
+        let mut all = true;
+        while pending.len() >= converter.input_needed() {
+            let needed = converter.input_needed();
+            let converted = converter.convert(pending.drain(..needed));
+            for s in converted {
+                all &= self.ring.try_push(to_i16(*s)).is_ok();
+            }
+        }
+        all
     }
 
-    /// Samples written and not yet taken by the device: how long the newest will wait.
+    /// Samples written and not yet taken by the device (at 48 kHz): how long the newest will
+    /// wait.
     pub fn queued(&self) -> usize {
-        self.ring.occupied_len()
+        let held = self.ring.occupied_len();
+        match &self.converter {
+            None => held,
+            Some(c) => c.converter.to_engine_samples(held) + c.pending.len(),
+        }
     }
 }
 
-/// A cpal input stream at 48 kHz with 10 ms periods, running.
+/// A cpal input stream with 10 ms periods, running, and its rate (48 kHz where offered).
 fn cpal_input(
     device: &cpal::Device,
     ring: HeapProd<i16>,
     counters: Arc<DeviceCounters>,
-) -> Result<cpal::Stream, MediaError> {
+) -> Result<(cpal::Stream, u32), MediaError> {
     let config = pick_config(device, true)?;
     let stream = match config.sample_format() {
         SampleFormat::I16 => build_input::<i16>(device, low_latency(&config), ring, counters),
@@ -193,15 +251,15 @@ fn cpal_input(
         }
     }?;
     stream.play().map_err(device_error)?;
-    Ok(stream)
+    Ok((stream, config.sample_rate()))
 }
 
-/// A cpal output stream at 48 kHz with 10 ms periods, running.
+/// A cpal output stream with 10 ms periods, running, and its rate (48 kHz where offered).
 fn cpal_output(
     device: &cpal::Device,
     ring: HeapCons<i16>,
     counters: Arc<DeviceCounters>,
-) -> Result<cpal::Stream, MediaError> {
+) -> Result<(cpal::Stream, u32), MediaError> {
     let config = pick_config(device, false)?;
     let stream = match config.sample_format() {
         SampleFormat::I16 => build_output::<i16>(device, low_latency(&config), ring, counters),
@@ -213,15 +271,17 @@ fn cpal_output(
         }
     }?;
     stream.play().map_err(device_error)?;
-    Ok(stream)
+    Ok((stream, config.sample_rate()))
 }
 
 /// The stream configuration with a 10 ms period, when the device accepts one.
 fn low_latency(supported: &SupportedStreamConfig) -> StreamConfig {
     let mut config = supported.config();
+    // 10 ms at the device's own rate.
+    let period = DEVICE_PERIOD * supported.sample_rate() / SAMPLE_RATE;
     if let SupportedBufferSize::Range { min, max } = *supported.buffer_size() {
-        if (min..=max).contains(&DEVICE_PERIOD) {
-            config.buffer_size = BufferSize::Fixed(DEVICE_PERIOD);
+        if (min..=max).contains(&period) {
+            config.buffer_size = BufferSize::Fixed(period);
         }
     }
     config
@@ -231,7 +291,10 @@ fn device_error(e: cpal::Error) -> MediaError {
     MediaError::Device(e.to_string())
 }
 
-/// 48 kHz, mono preferred, 16-bit or float: what PulseAudio and every USB headset offer.
+/// 48 kHz, mono preferred, 16-bit or float: what PulseAudio and nearly every USB headset offer.
+/// A device without 48 kHz runs at the rate it has nearest (converted on the media thread);
+/// `SWITCHBOARD_DEVICE_RATE` asks for another rate where the device has it (a device that
+/// misbehaves at 48 kHz; the tests).
 fn pick_config(device: &cpal::Device, input: bool) -> Result<SupportedStreamConfig, MediaError> {
     let ranges: Vec<_> = if input {
         device
@@ -244,19 +307,34 @@ fn pick_config(device: &cpal::Device, input: bool) -> Result<SupportedStreamConf
             .map_err(device_error)?
             .collect()
     };
-    for channels in [1, 2] {
-        for format in [SampleFormat::I16, SampleFormat::F32] {
-            if let Some(c) = ranges
-                .iter()
-                .filter(|r| r.channels() == channels && r.sample_format() == format)
-                .find_map(|r| r.try_with_sample_rate(SAMPLE_RATE))
-            {
-                return Ok(c);
+    let wanted = std::env::var("SWITCHBOARD_DEVICE_RATE")
+        .ok()
+        .and_then(|r| r.parse::<u32>().ok())
+        .filter(|r| (8_000..=192_000).contains(r))
+        .unwrap_or(SAMPLE_RATE);
+    let usable = |r: &&cpal::SupportedStreamConfigRange, channels, format| {
+        r.channels() == channels && r.sample_format() == format
+    };
+    // The wanted rate in any usable layout first; then the nearest rate each range has.
+    let exact = |r: &cpal::SupportedStreamConfigRange| r.try_with_sample_rate(wanted);
+    let nearest = |r: &cpal::SupportedStreamConfigRange| {
+        r.try_with_sample_rate(wanted.clamp(r.min_sample_rate(), r.max_sample_rate()))
+    };
+    for pick in [&exact as &dyn Fn(&_) -> _, &nearest] {
+        for channels in [1, 2] {
+            for format in [SampleFormat::I16, SampleFormat::F32] {
+                if let Some(c) = ranges
+                    .iter()
+                    .filter(|r| usable(r, channels, format))
+                    .find_map(pick)
+                {
+                    return Ok(c);
+                }
             }
         }
     }
     Err(MediaError::Device(format!(
-        "{device} has no 48 kHz mono or stereo 16-bit/float configuration"
+        "{device} has no mono or stereo 16-bit/float configuration"
     )))
 }
 

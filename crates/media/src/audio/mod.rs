@@ -5,5 +5,6 @@ pub mod catalog;
 pub mod device;
 pub mod file;
 mod pulse;
+pub mod resample;
 pub mod ringer;
 pub mod route;
