@@ -218,8 +218,12 @@ impl Connection {
         let mut stream = Stream::new(&mut context, stream_name, &spec, None)
             .ok_or_else(|| refused("no stream"))?;
         // Latency as asked, not the server's default of seconds; no timing requests, which
-        // nothing here reads.
-        let flags = StreamFlags::ADJUST_LATENCY;
+        // nothing here reads. A chosen device is not left silently: when it goes away the
+        // server ends the stream instead of moving it, and the call hears of it at once.
+        let mut flags = StreamFlags::ADJUST_LATENCY;
+        if device.is_some() {
+            flags |= StreamFlags::DONT_MOVE;
+        }
         match way {
             Way::Capture => stream.connect_record(device, Some(&attr), flags),
             Way::Playback => stream.connect_playback(device, Some(&attr), flags, None, None),

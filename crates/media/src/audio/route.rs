@@ -94,10 +94,10 @@ impl Endpoint for Playback {
     }
 }
 
-/// The device the agent chose, followed through unplugging and replugging. ALSA reports a
-/// device that is gone as a stream error; PulseAudio moves the stream to its default sink
-/// without a word. Both are caught: the first at the next tick, the second when the chosen
-/// device is no longer listed.
+/// The device the agent chose, followed through unplugging and replugging. A device that goes
+/// away ends its stream (ALSA reports an error; PulseAudio, asked not to move a chosen device's
+/// stream, ends it), which the next tick sees. Only while the call is on a fallback are the
+/// devices listed, once a second, to take the chosen one back.
 pub(crate) struct Followed<D> {
     catalog: Catalog,
     chosen: Option<String>,
@@ -159,17 +159,13 @@ impl<D: Endpoint> Followed<D> {
             return self.reopen(now);
         };
         let chosen = self.chosen.as_deref()?;
-        let on_chosen = current.opened() == chosen;
-        let present = self.catalog.is_present(D::DIRECTION, chosen);
-        if on_chosen != present {
-            if on_chosen {
-                tracing::warn!(device = chosen, "sound device went away mid-call");
-            } else {
-                tracing::info!(device = chosen, "chosen sound device is back");
-            }
-            return self.reopen(now);
+        // On the chosen device, its stream ending says it is gone: no need to ask the host
+        // (a round trip to the sound server) from the media thread.
+        if current.opened() == chosen || !self.catalog.is_present(D::DIRECTION, chosen) {
+            return None;
         }
-        None
+        tracing::info!(device = chosen, "chosen sound device is back");
+        self.reopen(now)
     }
 
     fn reopen(&mut self, now: Instant) -> Option<DeviceSwitch> {
