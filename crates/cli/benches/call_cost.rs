@@ -7,10 +7,12 @@
 //!   cargo bench -p switchboard-cli --bench call_cost        (SECONDS=N per measurement, 20)
 //!
 //! The agent is `switchboard-cli agent` (release build), three ways: on files, on the default
-//! devices through ALSA (PulseAudio's ALSA plugin), and on PulseAudio's own protocol (what
-//! follows a chosen headset), each on a PulseAudio server of the bench's own with speech
-//! playing into the microphone. The customer is baresip with SRTP, speaking from a file (no
-//! devices, no echo control). Both register at Kamailio; every packet stays on 127.0.0.1.
+//! devices through ALSA (PulseAudio's ALSA plugin), and on PulseAudio's own protocol (libpulse),
+//! each on a PulseAudio server of the bench's own with speech playing into the microphone. The
+//! customer is baresip with SRTP, speaking from a file (no devices, no echo control); in a
+//! fourth run it too talks on the server's default devices (its ALSA module, with speex_pp
+//! noise suppression and gain control), for a peer's figure on devices. Both register at
+//! Kamailio; every packet stays on 127.0.0.1.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -24,28 +26,38 @@ use switchboard_testkit::pulse::Pulse;
 const AGENT_LINE: &str = "Thank you for calling. I can see your order from last Tuesday. \
     The replacement will ship tomorrow morning, and you will get a tracking number by email.";
 
-/// How the agent's audio is set up for one measurement.
+/// How the agent's audio is set up for one measurement, and whether baresip talks on devices.
 struct Variant {
     name: &'static str,
     extra: &'static [&'static str],
     env: &'static [(&'static str, &'static str)],
+    customer_on_devices: bool,
 }
 
-const VARIANTS: [Variant; 3] = [
+const VARIANTS: [Variant; 4] = [
     Variant {
         name: "files (codec, SRTP, jitter buffer)",
         extra: &["--play", "PLAY", "--record", "/dev/null"],
         env: &[],
+        customer_on_devices: false,
     },
     Variant {
         name: "ALSA default devices, echo control",
         extra: &[],
         env: &[("SWITCHBOARD_AUDIO_HOST", "alsa")],
+        customer_on_devices: false,
     },
     Variant {
         name: "PulseAudio devices, echo control",
         extra: &[],
         env: &[],
+        customer_on_devices: false,
+    },
+    Variant {
+        name: "both on devices (baresip: ALSA, speex_pp)",
+        extra: &[],
+        env: &[],
+        customer_on_devices: true,
     },
 ];
 
@@ -63,7 +75,7 @@ fn main() {
     let window = Duration::from_secs(seconds);
     let out = switchboard_testkit::output::dir("bench_call_cost");
     println!(
-        "{:<38} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}",
+        "{:<42} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}",
         "our agent's audio", "idle", "baresip", "call", "baresip", "cap→pkt", "pkt→spk"
     );
     for (i, variant) in VARIANTS.iter().enumerate() {
@@ -74,7 +86,7 @@ fn main() {
                 .map_or("-".to_owned(), |v| format!("{v:.1} ms"))
         };
         println!(
-            "{:<38} {:>8.2} % {:>8.2} % {:>8.2} % {:>8.2} % {:>9} {:>9}",
+            "{:<42} {:>8.2} % {:>8.2} % {:>8.2} % {:>8.2} % {:>9} {:>9}",
             variant.name,
             m.idle[0] * 100.0,
             m.idle[1] * 100.0,
@@ -91,8 +103,10 @@ fn main() {
     }
     println!(
         "(share of one core over {seconds} s each, from /proc utime+stime: a registered agent \
-         waiting, then what one call adds; baresip is the customer in the same run, on files, \
-         Opus 48 kHz over SRTP; cap→pkt: capture callback to packet sent, pkt→spk: playout to \
+         waiting, then what one call adds; baresip is the customer in the same run, Opus 48 kHz \
+         over SRTP, on files except in the last row (its ALSA module on the same server's \
+         default devices, speex_pp noise suppression and gain control; it has no echo \
+         canceller); cap→pkt: capture callback to packet sent, pkt→spk: playout to \
          playback callback, our side's queues and processing, device hardware buffers not \
          included)"
     );
@@ -134,6 +148,7 @@ fn measure(out: &Path, variant: &Variant, window: Duration) -> Measured {
         &customer_speech,
         Options {
             mediaenc: Some("srtp-mand".into()),
+            devices: variant.customer_on_devices.then(|| pulse.env.clone()),
             ..Options::default()
         },
     );

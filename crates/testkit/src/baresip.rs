@@ -20,6 +20,10 @@ pub struct Options {
     /// Media encryption as baresip names it: "srtp" (best effort), "srtp-mand" (RTP/SAVP
     /// only) or "dtls_srtp"; plain RTP when unset.
     pub mediaenc: Option<String>,
+    /// Talk on the default sound devices through ALSA (the pulse plugin), with baresip's
+    /// speech preprocessing (speex_pp: noise suppression and gain control), instead of files;
+    /// the environment names the PulseAudio server to use.
+    pub devices: Option<Vec<(String, String)>>,
 }
 
 pub struct Baresip {
@@ -90,12 +94,24 @@ impl Baresip {
             .map(|d| format!("\"{d}\" "))
             .unwrap_or_default();
         std::fs::create_dir_all(&record_dir).expect("record dir");
+        let audio = match options.devices {
+            Some(_) => "audio_source alsa,default\n\
+                 audio_alert alsa,default\n\
+                 audio_player alsa,default\n\
+                 module alsa.so\n\
+                 module speex_pp.so\n"
+                .to_owned(),
+            None => format!(
+                "audio_source aufile,{source}\n\
+                 audio_alert aufile,{source}\n\
+                 audio_player aufile,/dev/null\n",
+                source = source.display()
+            ),
+        };
         let config = format!(
             "sip_listen 127.0.0.1:{sip_port}\n\
              net_interface 127.0.0.1\n\
-             audio_source aufile,{source}\n\
-             audio_alert aufile,{source}\n\
-             audio_player aufile,/dev/null\n\
+             {audio}\
              module_path /usr/lib/baresip/modules\n\
              module opus.so\n\
              module g711.so\n\
@@ -107,7 +123,6 @@ impl Baresip {
              module_app menu.so\n\
              module_app ctrl_tcp.so\n\
              ctrl_tcp_listen 127.0.0.1:{ctrl_port}\n",
-            source = source.display(),
             record = record_dir.display(),
         );
         std::fs::write(dir.join("config"), config).expect("baresip config");
@@ -120,7 +135,9 @@ impl Baresip {
         )
         .expect("baresip accounts");
         let log = std::fs::File::create(dir.join("baresip.log")).expect("log file");
+        let env = options.devices.unwrap_or_default();
         let child = Command::new(binary)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .arg("-f")
             .arg(dir)
             .stdin(Stdio::null())
