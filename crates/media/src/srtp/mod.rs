@@ -86,7 +86,8 @@ pub fn through<'a>(
 ) -> Result<Cow<'a, [u8]>, MediaError> {
     match contexts {
         None => Ok(Cow::Borrowed(packet)),
-        Some(c) => operation(c, packet).map(|p| Cow::Owned(p.to_vec())),
+        // The context's buffer becomes the Vec as it is (no copy per packet).
+        Some(c) => operation(c, packet).map(|p| Cow::Owned(Vec::from(p))),
     }
 }
 
