@@ -1,12 +1,14 @@
 //! What each stage of the media thread costs on its own, per 20 ms frame of speech and as a share
-//! of one core: Opus encoding as calls use it, Opus decoding, and the microphone's clean-up
-//! (echo cancellation, noise suppression, gain control; each alone and all three). The call's
+//! of one core: Opus encoding as calls use it, Opus decoding, the microphone's clean-up
+//! (echo cancellation, noise suppression, gain control; each alone and all three), and the rate
+//! conversion a 44.1 kHz device needs (each direction). The call's
 //! whole cost, devices and sockets included, is the `call_cost` bench.
 //!
 //!   cargo bench -p switchboard-cli --bench frame_cost        (SECONDS=N of speech, 60)
 
 use std::time::Instant;
 
+use switchboard_media::audio::resample::RateConverter;
 use switchboard_media::codec::{Codec, Decoder, Encoder, MAX_DECODED};
 use switchboard_media::format::{Frame, FRAME_SAMPLES};
 use switchboard_media::voice::{VoiceConfig, VoiceProcessing};
@@ -51,6 +53,11 @@ fn main() {
     ] {
         row(name, median(|| clean_up(config, &far, &echoed)));
     }
+    row(
+        "44.1 kHz microphone to 48 kHz",
+        median(|| from_device(&far)),
+    );
+    row("48 kHz to a 44.1 kHz speaker", median(|| to_device(&far)));
     println!(
         "({seconds} s of espeak-ng speech at 48 kHz mono, looped; the microphone hears the agent \
          and the customer's voice 40 ms later at half level; one thread, median of 5 runs)"
@@ -138,4 +145,33 @@ fn clean_up(config: VoiceConfig, far: &[Frame], mic: &[Frame]) -> usize {
         std::hint::black_box(&frame);
     }
     far.len()
+}
+
+/// A 44.1 kHz microphone's audio converted to 48 kHz, frame by frame as `Capture` does; the
+/// input is the 48 kHz speech taken as if it were at 44.1 kHz (the cost does not care).
+fn from_device(frames: &[Frame]) -> usize {
+    let mut converter = RateConverter::to_engine(44_100, FRAME_SAMPLES).expect("converter");
+    let mut samples = frames.iter().flatten().copied();
+    let mut made = 0;
+    loop {
+        let needed = converter.input_needed();
+        let converted = converter.convert(samples.by_ref().take(needed));
+        if converted.is_empty() {
+            return made;
+        }
+        std::hint::black_box(converted);
+        made += 1;
+    }
+}
+
+/// The engine's 48 kHz converted for a 44.1 kHz speaker, half a frame at a time as `Playback`
+/// does; counted per 20 ms frame.
+fn to_device(frames: &[Frame]) -> usize {
+    let mut converter = RateConverter::from_engine(44_100, FRAME_SAMPLES / 2).expect("converter");
+    for frame in frames {
+        for half in frame.chunks_exact(FRAME_SAMPLES / 2) {
+            std::hint::black_box(converter.convert(half.iter().copied()));
+        }
+    }
+    frames.len()
 }

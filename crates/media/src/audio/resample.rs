@@ -13,7 +13,7 @@ use crate::error::MediaError;
 use crate::format::SAMPLE_RATE;
 
 /// A sinc short enough for speech (the engine's band ends well below either Nyquist), with
-/// linear interpolation between its points: a fraction of a percent of a core per stream.
+/// linear interpolation between its points (its cost: the `frame_cost` bench).
 fn parameters() -> SincInterpolationParameters {
     SincInterpolationParameters {
         sinc_len: 64,
@@ -114,6 +114,7 @@ pub fn to_i16(sample: f32) -> i16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::rms;
 
     fn sine(hz: f64, rate: u32, n: usize) -> Vec<i16> {
         (0..n)
@@ -128,10 +129,6 @@ mod tests {
     fn frequency(samples: &[i16], rate: u32) -> f64 {
         let rising = samples.windows(2).filter(|w| w[0] < 0 && w[1] >= 0).count();
         rising as f64 * f64::from(rate) / samples.len() as f64
-    }
-
-    fn rms(samples: &[i16]) -> f64 {
-        crate::format::rms(samples)
     }
 
     /// Runs `source` through `converter` whole, as the media thread does chunk by chunk.
