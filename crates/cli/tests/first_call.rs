@@ -60,6 +60,21 @@ fn an_srtp_customer_is_answered_encrypted_when_the_agent_requires_it() {
     assert!(log.contains("srtp"), "baresip did not run SRTP:\n{log}");
 }
 
+/// A customer whose phone speaks only DTLS-SRTP (UDP/TLS/RTP/SAVP, keys from a handshake on
+/// the media path) is answered encrypted; each side decrypted the other.
+#[test]
+fn a_dtls_srtp_customer_is_answered_encrypted_by_a_handshake() {
+    let case = Case {
+        mediaenc: Some("dtls_srtp"),
+        agent_args: &["--srtp", "required"],
+        ..Case::default()
+    };
+    let (log, stats) = speech_flows_both_ways("cli_first_call_dtls", case);
+    assert_eq!(stats["encrypted"], true, "{stats}");
+    assert_eq!(stats["packetsRejected"], 0, "{stats}");
+    assert!(log.contains("dtls"), "baresip did not run DTLS:\n{log}");
+}
+
 /// What the customer's phone does, and how the agent is started.
 #[derive(Default)]
 struct Case {

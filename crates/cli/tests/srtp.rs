@@ -122,3 +122,83 @@ fn an_outgoing_call_is_encrypted_and_the_far_end_hears_it() {
     );
     agent.send("quit");
 }
+
+/// A DTLS-SRTP call keeps its association through re-INVITEs both ways (hold and resume):
+/// RFC 4733 keys still cross each way afterwards, and nothing is refused as unauthentic.
+#[test]
+fn a_dtls_srtp_call_keeps_its_keys_through_hold_and_resume() {
+    let out = switchboard_testkit::output::dir("cli_dtls_hold");
+    let kamailio = Kamailio::start(&out, USERS);
+    let said = audio::speech(&out, "agent", "Let me put you on hold for a moment.", 1);
+    let mut agent = agent(
+        &kamailio,
+        &[
+            "--play",
+            said.to_str().expect("utf-8 path"),
+            "--record",
+            "/dev/null",
+        ],
+    );
+    agent.wait("registered", 10);
+    let speech = audio::speech(
+        &out,
+        "customer",
+        "I will wait. Please take your time, I have the whole afternoon free for this. \
+         The order number is on the invoice, the one that came by email last Tuesday, and \
+         the parcel was left with my neighbour at number twelve. I can spell my name if \
+         that helps you find the account.",
+        2,
+    );
+    let mut customer = Baresip::start_with(
+        &out.join("customer"),
+        kamailio.port,
+        "peer",
+        "peer-secret",
+        &speech,
+        Options {
+            mediaenc: Some("dtls_srtp".into()),
+            ..Options::default()
+        },
+    );
+    customer.dial(&kamailio.user_uri("agent1"));
+    agent.wait("incoming", 10);
+    agent.send("answer");
+    agent.wait("answered", 5);
+    customer.wait_event("CALL_ESTABLISHED", Duration::from_secs(5));
+
+    agent.send("hold");
+    agent.wait("held", 10);
+    agent.send("resume");
+    agent.wait("resumed", 10);
+    customer.hold();
+    agent.wait("remote_hold", 10);
+    customer.resume();
+    agent.wait("remote_resume", 10);
+
+    agent.send("dtmf 12");
+    let mut keys = String::new();
+    for _ in 0..2 {
+        let e = customer.wait_event("CALL_DTMF_START", Duration::from_secs(5));
+        keys.push_str(e["param"].as_str().unwrap_or_default());
+    }
+    assert_eq!(
+        keys, "12",
+        "the customer decrypts the agent after the re-INVITEs"
+    );
+    customer.send_keys("5");
+    let got = agent.wait("dtmf_received", 5);
+    assert_eq!(got["key"], "5", "the agent decrypts the customer: {got}");
+
+    agent.send("hangup");
+    let ended = agent.wait("ended", 10);
+    let stats = &ended["stats"];
+    assert_eq!(stats["encrypted"], true, "{stats}");
+    assert_eq!(stats["packetsRejected"], 0, "{stats}");
+    let log = customer.log();
+    assert_eq!(
+        log.matches("DTLS-SRTP complete (audio/RTP)").count(),
+        1,
+        "one handshake for the whole call:\n{log}"
+    );
+    agent.send("quit");
+}

@@ -492,6 +492,13 @@ impl EngineTask {
                 device: switch.device,
                 chosen: switch.chosen,
             }),
+            // No audio can cross (never in the clear): end the call and say why.
+            MediaEvent::KeyingFailed { reason } => {
+                tracing::warn!(%call, "hanging up: {reason}");
+                let _ = self
+                    .agent
+                    .hangup_because(&call, EndReason::MediaFailed { detail: reason });
+            }
         }
     }
 

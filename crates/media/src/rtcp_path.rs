@@ -18,17 +18,18 @@ const READER_POLL: Duration = Duration::from_millis(250);
 use crate::error::MediaError;
 use crate::rtcp::{Feedback, Reception, Rtcp, Sent};
 use crate::sdp::Negotiated;
-use crate::srtp::{self, SrtpContexts, SrtpKeys};
+use crate::srtp::protection::{HandshakeAt, Protection};
+use crate::srtp::{dtls, SrtpContexts, SrtpKeys};
 
 pub struct RtcpPath {
     socket: UdpSocket,
-    arrivals: Option<Receiver<(Instant, Vec<u8>)>>,
+    arrivals: Option<Receiver<Arrival>>,
     stop_reader: Arc<AtomicBool>,
     target: SocketAddr,
     mux: bool,
-    /// SRTCP, with contexts of its own (the RTP ones live on the media thread).
-    srtp_keys: Option<SrtpKeys>,
-    srtcp: Option<SrtpContexts>,
+    /// SRTCP, with contexts of its own (the RTP ones live on the media thread), and a DTLS
+    /// handshake of its own when RTCP has its own port.
+    protection: Protection,
     pub state: Rtcp,
     /// Malformed reports received (counted, never fatal).
     pub malformed: u64,
@@ -43,11 +44,12 @@ impl RtcpPath {
         ssrc: u32,
         seed: u64,
     ) -> Result<Self, MediaError> {
-        let srtcp = negotiated
-            .srtp
-            .as_ref()
-            .map(SrtpContexts::new)
-            .transpose()?;
+        let protection = Protection::new(
+            negotiated.srtp.as_ref(),
+            negotiated.dtls.as_ref(),
+            handshake_at(&socket, negotiated),
+            Instant::now(),
+        )?;
         let stop_reader = Arc::new(AtomicBool::new(false));
         let arrivals = match spawn_reader(&socket, stop_reader.clone()) {
             Ok(rx) => Some(rx),
@@ -63,8 +65,7 @@ impl RtcpPath {
             stop_reader,
             target: negotiated.rtcp,
             mux: negotiated.rtcp_mux,
-            srtp_keys: negotiated.srtp.clone(),
-            srtcp,
+            protection,
             state: Rtcp::new(ssrc, &cname, Instant::now(), SystemTime::now(), seed),
             malformed: 0,
             rejected: 0,
@@ -74,13 +75,30 @@ impl RtcpPath {
     pub fn renegotiated(&mut self, negotiated: &Negotiated) {
         self.target = negotiated.rtcp;
         self.mux = negotiated.rtcp_mux;
-        if negotiated.srtp != self.srtp_keys {
-            match negotiated.srtp.as_ref().map(SrtpContexts::new).transpose() {
-                Ok(srtcp) => {
-                    self.srtcp = srtcp;
-                    self.srtp_keys = negotiated.srtp.clone();
-                }
-                Err(e) => tracing::warn!("new SRTCP keys refused, keeping the old ones: {e}"),
+        self.protection.renegotiated(
+            negotiated.srtp.as_ref(),
+            negotiated.dtls.as_ref(),
+            handshake_at(&self.socket, negotiated),
+            Instant::now(),
+        );
+    }
+
+    /// Keys from the RTP path's DTLS handshake, when RTCP is multiplexed with RTP.
+    pub fn install(&mut self, keys: &SrtpKeys) {
+        self.protection.install(keys);
+    }
+
+    /// Drives this port's own DTLS handshake; says why, once, when it has failed.
+    pub fn handle_timeout(&mut self, now: Instant) -> Option<String> {
+        let failed = self.protection.handle_timeout(now);
+        self.send_dtls();
+        failed
+    }
+
+    fn send_dtls(&mut self) {
+        while let Some((to, record)) = self.protection.poll_transmit() {
+            if let Err(e) = self.socket.send_to(&record, to) {
+                tracing::trace!("dtls send: {e}");
             }
         }
     }
@@ -95,14 +113,25 @@ impl RtcpPath {
     /// Reads the reports that arrived on the RTCP socket since the last look.
     pub fn drain(&mut self) -> Option<Feedback> {
         let mut latest = None;
-        let arrived: Vec<(Instant, Vec<u8>)> = match &self.arrivals {
+        let arrived: Vec<Arrival> = match &self.arrivals {
             Some(rx) => rx.try_iter().collect(),
             None => return None,
         };
-        for (at, datagram) in arrived {
-            if let Some(f) = self.on_datagram(at, &datagram) {
-                latest = Some(f);
+        for (at, from, datagram) in arrived {
+            if dtls::is_dtls(&datagram) {
+                let keyed = self.protection.on_dtls(at, from, &datagram).is_some();
+                self.send_dtls();
+                if keyed {
+                    for (at, _, early) in self.protection.take_early() {
+                        latest = self.on_datagram(at, &early).or(latest);
+                    }
+                }
+                continue;
             }
+            if self.protection.hold_early(at, from, &datagram) {
+                continue;
+            }
+            latest = self.on_datagram(at, &datagram).or(latest);
         }
         latest
     }
@@ -112,22 +141,24 @@ impl RtcpPath {
         // Not RTCP at all (a peer's NAT keepalive, say): nothing to authenticate.
         let shaped = matches!(datagram, [first, ..] if first >> 6 == 2)
             && self
-                .srtcp
-                .as_ref()
+                .protection
+                .contexts()
                 .map_or(datagram.len() >= 8, |s| s.could_be_srtcp(datagram));
         if !shaped {
             self.malformed += 1;
             return None;
         }
-        let datagram =
-            match srtp::through(self.srtcp.as_mut(), datagram, SrtpContexts::unprotect_rtcp) {
-                Ok(plain) => plain,
-                Err(e) => {
-                    self.rejected += 1;
-                    tracing::trace!("srtcp: {e}");
-                    return None;
-                }
-            };
+        let datagram = match self
+            .protection
+            .through(datagram, SrtpContexts::unprotect_rtcp)
+        {
+            Ok(plain) => plain,
+            Err(e) => {
+                self.rejected += 1;
+                tracing::trace!("srtcp: {e}");
+                return None;
+            }
+        };
         match self.state.on_packet(now, &datagram) {
             Ok(f) => Some(f),
             Err(e) => {
@@ -146,13 +177,17 @@ impl RtcpPath {
         sent: Option<Sent>,
         reception: Option<Reception>,
     ) {
+        // Held back, not dropped: the first report goes as soon as the keys are in.
+        if self.protection.awaiting_keys() {
+            return;
+        }
         let Some(report) = self.state.poll(now, sent, reception) else {
             return;
         };
-        let report = match srtp::through(self.srtcp.as_mut(), &report, SrtpContexts::protect_rtcp) {
+        let report = match self.protection.through(&report, SrtpContexts::protect_rtcp) {
             Ok(r) => r,
             Err(e) => {
-                tracing::warn!("srtcp: {e}");
+                tracing::trace!("srtcp: {e}");
                 return;
             }
         };
@@ -169,10 +204,22 @@ impl Drop for RtcpPath {
     }
 }
 
-fn spawn_reader(
-    socket: &UdpSocket,
-    stop: Arc<AtomicBool>,
-) -> std::io::Result<Receiver<(Instant, Vec<u8>)>> {
+/// A datagram on the RTCP port: when it landed, and whence.
+type Arrival = (Instant, SocketAddr, Vec<u8>);
+
+/// Where RTCP runs a DTLS handshake of its own: only on a port of its own (RFC 5764 §4.1.1).
+fn handshake_at(socket: &UdpSocket, negotiated: &Negotiated) -> Option<HandshakeAt> {
+    if negotiated.rtcp_mux {
+        return None;
+    }
+    let local = socket.local_addr().ok()?;
+    Some(HandshakeAt {
+        local,
+        remote: negotiated.rtcp,
+    })
+}
+
+fn spawn_reader(socket: &UdpSocket, stop: Arc<AtomicBool>) -> std::io::Result<Receiver<Arrival>> {
     let socket = socket.try_clone()?;
     socket.set_read_timeout(Some(READER_POLL))?;
     let (tx, rx) = mpsc::channel();
@@ -182,9 +229,9 @@ fn spawn_reader(
             let mut buf = [0u8; 1500];
             while !stop.load(Ordering::Relaxed) {
                 match socket.recv_from(&mut buf) {
-                    Ok((n, _)) => {
+                    Ok((n, from)) => {
                         let datagram = buf.get(..n).unwrap_or_default().to_vec();
-                        if tx.send((Instant::now(), datagram)).is_err() {
+                        if tx.send((Instant::now(), from, datagram)).is_err() {
                             return;
                         }
                     }

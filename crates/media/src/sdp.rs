@@ -6,13 +6,16 @@ use std::hash::{BuildHasher, Hasher};
 use std::io::Cursor;
 use std::net::{IpAddr, SocketAddr};
 
-use rtc_sdp::description::common::{Address, ConnectionInformation};
+use rtc_sdp::description::common::{Address, Attribute, ConnectionInformation};
 use rtc_sdp::description::media::{MediaName, RangedPort};
 use rtc_sdp::{MediaDescription, SessionDescription};
 
 use crate::codec::Codec;
 use crate::error::MediaError;
-use crate::srtp::{Crypto, LocalSecurity, RemoteSecurity, SrtpKeys, SrtpPolicy};
+use crate::srtp::agree::RemoteDtls;
+use crate::srtp::{
+    Crypto, DtlsParams, Fingerprint, LocalSecurity, RemoteSecurity, Setup, SrtpKeys, SrtpPolicy,
+};
 
 /// Our dynamic payload types when we make the offer; in an answer the offerer's numbers win.
 const OPUS_PT: u8 = 111;
@@ -99,8 +102,10 @@ pub struct Negotiated {
     /// The direction the peer wrote, from its point of view (`SendOnly` or `Inactive` means
     /// the peer has put us on hold).
     pub remote_direction: Direction,
-    /// The SRTP keys, when the stream is encrypted (SDES).
+    /// The SRTP keys, when the stream is encrypted by SDES.
     pub srtp: Option<SrtpKeys>,
+    /// The handshake that will key the stream, when it is encrypted by DTLS-SRTP.
+    pub dtls: Option<DtlsParams>,
 }
 
 /// Our side of one call's SDP: the same origin throughout the dialog, its version bumped for
@@ -168,6 +173,7 @@ impl LocalSdp {
     ) -> Result<(String, Negotiated), MediaError> {
         let (mut negotiated, security) = read_stream(remote_offer, wish, Choice::OursFirst)?;
         negotiated.srtp = self.security.answer(&security)?;
+        negotiated.dtls = self.security.dtls().cloned();
         self.agree(&negotiated);
         Ok((self.describe(negotiated.direction), negotiated))
     }
@@ -180,6 +186,7 @@ impl LocalSdp {
     ) -> Result<Negotiated, MediaError> {
         let (mut negotiated, security) = read_stream(remote_answer, offered, Choice::TheirsFirst)?;
         negotiated.srtp = self.security.read_answer(&security)?;
+        negotiated.dtls = self.security.dtls().cloned();
         self.agree(&negotiated);
         Ok(negotiated)
     }
@@ -263,6 +270,11 @@ fn describe(ours: &LocalSdp, direction: Direction) -> String {
     }
     for crypto in security.attributes() {
         media = media.with_value_attribute("crypto".into(), crypto.value());
+    }
+    if let Some(dtls) = security.dtls() {
+        media = media
+            .with_value_attribute("fingerprint".into(), dtls.identity.fingerprint().value())
+            .with_value_attribute("setup".into(), Setup::of(dtls.role).value().into());
     }
     let media = media.with_property_attribute(direction.attribute().into());
     sd.with_media(media).marshal()
@@ -384,22 +396,34 @@ fn read_stream(
         direction: wish.and(remote_direction.reversed()),
         remote_direction,
         srtp: None,
+        dtls: None,
     };
-    Ok((negotiated, remote_security(media)?))
+    Ok((negotiated, remote_security(&sd, media)?))
 }
 
-/// The stream's transport and `a=crypto` keys. DTLS-SRTP (UDP/TLS/RTP/SAVP) is not spoken.
-fn remote_security(media: &MediaDescription) -> Result<RemoteSecurity, MediaError> {
+/// The stream's transport, and its `a=crypto` keys or its DTLS fingerprint and setup.
+fn remote_security(
+    sd: &SessionDescription,
+    media: &MediaDescription,
+) -> Result<RemoteSecurity, MediaError> {
     let transport = media.media_name.protos.join("/");
-    let savp = match transport.to_ascii_uppercase().as_str() {
-        "RTP/AVP" | "RTP/AVPF" => false,
-        "RTP/SAVP" | "RTP/SAVPF" => true,
+    let (savp, dtls) = match transport.to_ascii_uppercase().as_str() {
+        "RTP/AVP" | "RTP/AVPF" => (false, false),
+        "RTP/SAVP" | "RTP/SAVPF" => (true, false),
+        "UDP/TLS/RTP/SAVP" | "UDP/TLS/RTP/SAVPF" => (true, true),
         _ => {
             return Err(MediaError::Srtp(format!(
-                "transport {transport} is not one we speak (RTP/AVP or RTP/SAVP with a=crypto)"
+                "transport {transport} is not one we speak (RTP/AVP, RTP/SAVP or UDP/TLS/RTP/SAVP)"
             )))
         }
     };
+    if dtls {
+        return Ok(RemoteSecurity {
+            savp,
+            dtls: Some(remote_dtls(sd, media)?),
+            ..Default::default()
+        });
+    }
     let mut security = RemoteSecurity {
         savp,
         ..Default::default()
@@ -424,6 +448,41 @@ fn remote_security(media: &MediaDescription) -> Result<RemoteSecurity, MediaErro
         }
     }
     Ok(security)
+}
+
+/// The peer's certificate fingerprint and setup, each from the media section or else the
+/// session (RFC 8122 §5 allows either; baresip writes the fingerprint at session level). Of
+/// several fingerprints (one per hash function), the first we accept.
+fn remote_dtls(
+    sd: &SessionDescription,
+    media: &MediaDescription,
+) -> Result<RemoteDtls, MediaError> {
+    let values = |key: &str| {
+        let of = |attributes: &[Attribute]| -> Vec<String> {
+            attributes
+                .iter()
+                .filter(|a| a.key.eq_ignore_ascii_case(key))
+                .map(|a| a.value.clone().unwrap_or_default())
+                .collect()
+        };
+        Some(of(&media.attributes))
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| of(&sd.attributes))
+    };
+    let mut fingerprints = values("fingerprint")
+        .into_iter()
+        .map(|v| Fingerprint::parse(&v));
+    let first = fingerprints.next().ok_or_else(|| {
+        MediaError::Srtp("a DTLS-SRTP stream without a=fingerprint cannot be trusted".into())
+    })?;
+    let fingerprint = match first {
+        Ok(f) => f,
+        Err(e) => fingerprints.find_map(Result::ok).ok_or(e)?,
+    };
+    Ok(RemoteDtls {
+        fingerprint,
+        setup: Setup::parse(values("setup").first().map(String::as_str))?,
+    })
 }
 
 /// `a=rtcp:PORT [IN IP4 ADDRESS]` (RFC 3605), else the RTP port plus one (RFC 3550 §11).
@@ -462,7 +521,10 @@ mod tests {
         let (body, n) = sdp
             .answer(BARESIP_OFFER, Direction::SendRecv)
             .expect("opus offered");
-        assert_eq!(n.remote, "127.0.0.1:40000".parse().expect("addr"));
+        assert_eq!(
+            n.remote,
+            "127.0.0.1:40000".parse::<SocketAddr>().expect("addr")
+        );
         assert_eq!(
             (n.codec, n.payload_type, n.telephone_event),
             (Codec::Opus, 96, Some(101))
@@ -568,7 +630,7 @@ mod tests {
         let (_, n) = LocalSdp::new(local)
             .answer(&stated, Direction::SendRecv)
             .expect("answer");
-        assert_eq!(n.rtcp, "127.0.0.9:40123".parse().expect("a"));
+        assert_eq!(n.rtcp, "127.0.0.9:40123".parse::<SocketAddr>().expect("a"));
         // Multiplexing offered: accepted, and RTCP goes to the RTP address.
         let muxed = BARESIP_OFFER.replace("a=sendrecv", "a=rtcp-mux\r\na=sendrecv");
         let mut sdp = LocalSdp::new(local);

@@ -29,7 +29,8 @@ use crate::rtcp::{Feedback, Reception, Sent};
 use crate::rtcp_path::{is_rtcp, RtcpPath};
 use crate::rtp::{self, RtpSender};
 use crate::sdp::{Direction, Negotiated};
-use crate::srtp::{self, SrtpContexts, SrtpKeys};
+use crate::srtp::protection::{HandshakeAt, Protection};
+use crate::srtp::{dtls, SrtpContexts};
 use crate::stats::{MediaStats, ReceiveStats};
 use crate::voice::{VoiceConfig, VoiceProcessing};
 
@@ -48,6 +49,8 @@ pub enum MediaEvent {
     Device(DeviceSwitch),
     /// The call's quality so far, every [`QUALITY_EVERY`] while it runs.
     Quality(MediaStats),
+    /// The stream's DTLS-SRTP handshake failed: no audio will cross (never in the clear).
+    KeyingFailed { reason: String },
 }
 
 /// How often a running call reports its quality.
@@ -111,9 +114,19 @@ impl MediaSession {
         let codec = config.negotiated.codec;
         let encoder = Encoder::new(codec)?;
         let playout = Playout::new(codec, Decoder::new(codec)?, PlayoutConfig::default());
-        let srtp = contexts(config.negotiated.srtp.as_ref())?;
         let MediaSockets { rtp, rtcp } = config.sockets;
         rtp.set_nonblocking(false)?;
+        let rtp_local = rtp.local_addr()?;
+        let negotiated = &config.negotiated;
+        let protection = Protection::new(
+            negotiated.srtp.as_ref(),
+            negotiated.dtls.as_ref(),
+            Some(HandshakeAt {
+                local: rtp_local,
+                remote: negotiated.remote,
+            }),
+            Instant::now(),
+        )?;
         let seed = random_seed();
         let sender = RtpSender::new(config.negotiated.payload_type, seed);
         let rtcp = RtcpPath::new(
@@ -130,8 +143,8 @@ impl MediaSession {
             socket: rtp,
             latch: Latch::new(config.negotiated.remote),
             rtcp,
-            srtp_keys: config.negotiated.srtp.clone(),
-            srtp,
+            rtp_local,
+            protection,
             codec,
             payload_type: config.negotiated.payload_type,
             telephone_event,
@@ -244,11 +257,6 @@ impl Drop for MediaSession {
     }
 }
 
-/// A stream's SRTP contexts, when it is encrypted.
-fn contexts(keys: Option<&SrtpKeys>) -> Result<Option<SrtpContexts>, MediaError> {
-    keys.map(SrtpContexts::new).transpose()
-}
-
 fn random_seed() -> u64 {
     RandomState::new().build_hasher().finish()
 }
@@ -258,10 +266,11 @@ struct Pump {
     /// Where RTP goes: the SDP's address until the peer's media shows it comes from elsewhere.
     latch: Latch,
     rtcp: RtcpPath,
-    /// The keys the stream runs on, and their contexts; RTP is sent and accepted only
-    /// through them when the stream is encrypted.
-    srtp_keys: Option<SrtpKeys>,
-    srtp: Option<SrtpContexts>,
+    /// The RTP socket's address, where a DTLS handshake is run from.
+    rtp_local: SocketAddr,
+    /// SRTP for RTP (SDES keys, or DTLS-SRTP with its handshake): RTP is sent and accepted only
+    /// through it when the stream is encrypted.
+    protection: Protection,
     codec: Codec,
     payload_type: u8,
     telephone_event: Option<u8>,
@@ -325,6 +334,7 @@ impl Pump {
             self.play_part(deadline + HALF_FRAME, second);
             self.forward_to_bridge(&frame);
             self.exchange_reports();
+            self.drive_dtls(Instant::now());
             if deadline >= next_quality {
                 next_quality += QUALITY_EVERY;
                 self.report_quality();
@@ -355,9 +365,16 @@ impl Pump {
                     if n.codec != self.codec {
                         self.switch_codec(n.codec);
                     }
-                    if n.srtp != self.srtp_keys {
-                        self.rekey(n.srtp.clone());
-                    }
+                    let at = HandshakeAt {
+                        local: self.rtp_local,
+                        remote: n.remote,
+                    };
+                    self.protection.renegotiated(
+                        n.srtp.as_ref(),
+                        n.dtls.as_ref(),
+                        Some(at),
+                        Instant::now(),
+                    );
                     self.latch.reset(n.remote);
                     self.rtcp.renegotiated(&n);
                     self.payload_type = n.payload_type;
@@ -385,17 +402,6 @@ impl Pump {
         }
     }
 
-    /// A re-INVITE brought new keys (or took encryption away).
-    fn rekey(&mut self, keys: Option<SrtpKeys>) {
-        match contexts(keys.as_ref()) {
-            Ok(srtp) => {
-                self.srtp = srtp;
-                self.srtp_keys = keys;
-            }
-            Err(e) => tracing::warn!("new SRTP keys refused, keeping the old ones: {e}"),
-        }
-    }
-
     /// A re-INVITE changed the codec (rare: a transfer to a G.711-only leg).
     fn switch_codec(&mut self, codec: Codec) {
         let parts = Encoder::new(codec).and_then(|e| Ok((e, Decoder::new(codec)?)));
@@ -411,7 +417,7 @@ impl Pump {
     }
 
     fn srtp_tag_len(&self) -> usize {
-        self.srtp_keys.as_ref().map_or(0, |k| k.suite.rtp_tag_len())
+        self.protection.keys().map_or(0, |k| k.suite.rtp_tag_len())
     }
 
     fn frame_units(&self) -> u32 {
@@ -478,10 +484,10 @@ impl Pump {
     }
 
     fn transmit(&mut self, packet: &[u8]) {
-        let packet = match srtp::through(self.srtp.as_mut(), packet, SrtpContexts::protect_rtp) {
+        let packet = match self.protection.through(packet, SrtpContexts::protect_rtp) {
             Ok(p) => p,
             Err(e) => {
-                tracing::warn!("srtp: {e}");
+                tracing::trace!("srtp: {e}");
                 return;
             }
         };
@@ -530,6 +536,20 @@ impl Pump {
     }
 
     fn on_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        if dtls::is_dtls(datagram) {
+            if let Some(keys) = self.protection.on_dtls(now, from, datagram) {
+                // Multiplexed RTCP is keyed by the same handshake (RFC 5764 §4.1.1).
+                self.rtcp.install(&keys);
+                for (at, from, early) in self.protection.take_early() {
+                    self.on_datagram(at, from, &early);
+                }
+            }
+            self.send_dtls();
+            return;
+        }
+        if self.protection.hold_early(now, from, datagram) {
+            return;
+        }
         if is_rtcp(datagram) {
             if let Some(feedback) = self.rtcp.on_datagram(now, datagram) {
                 self.on_feedback(feedback);
@@ -538,21 +558,26 @@ impl Pump {
         }
         // Not RTP at all (a NAT keepalive, say): nothing to authenticate.
         let shaped = rtp::has_header(datagram)
-            && self.srtp.as_ref().is_none_or(|s| s.could_be_srtp(datagram));
+            && self
+                .protection
+                .contexts()
+                .is_none_or(|s| s.could_be_srtp(datagram));
         if !shaped {
             return;
         }
         // Authenticated before anything else reads it: a forged packet must not move the latch
         // or reach the jitter buffer.
-        let datagram =
-            match srtp::through(self.srtp.as_mut(), datagram, SrtpContexts::unprotect_rtp) {
-                Ok(plain) => plain,
-                Err(e) => {
-                    self.stats.packets_rejected += 1;
-                    tracing::trace!("srtp: {e}");
-                    return;
-                }
-            };
+        let datagram = match self
+            .protection
+            .through(datagram, SrtpContexts::unprotect_rtp)
+        {
+            Ok(plain) => plain,
+            Err(e) => {
+                self.stats.packets_rejected += 1;
+                tracing::trace!("srtp: {e}");
+                return;
+            }
+        };
         let Some(packet) = rtp::parse(&datagram) else {
             return;
         };
@@ -581,6 +606,30 @@ impl Pump {
             packet.marker,
             &packet.payload,
         );
+    }
+
+    /// DTLS retransmissions, and the handshakes' verdicts: a call that cannot be keyed is
+    /// reported, to be hung up rather than left silent.
+    fn drive_dtls(&mut self, now: Instant) {
+        let failures = [
+            self.protection.handle_timeout(now),
+            self.rtcp.handle_timeout(now),
+        ];
+        self.send_dtls();
+        for reason in failures.into_iter().flatten() {
+            tracing::warn!("{reason}");
+            if let Some(listener) = &self.listener {
+                listener(MediaEvent::KeyingFailed { reason });
+            }
+        }
+    }
+
+    fn send_dtls(&mut self) {
+        while let Some((to, record)) = self.protection.poll_transmit() {
+            if let Err(e) = self.socket.send_to(&record, to) {
+                tracing::trace!("dtls send: {e}");
+            }
+        }
     }
 
     /// Reads the peer's reports and sends ours when due.
@@ -734,7 +783,7 @@ impl Pump {
             } else {
                 0.0
             },
-            encrypted: self.srtp.is_some(),
+            encrypted: self.protection.encrypted(),
             capture_to_packet_ms: self.latency.capture_to_packet_ms(),
             packet_to_speaker_ms: self.latency.packet_to_speaker_ms(),
             packets_rejected: self.stats.packets_rejected + self.rtcp.rejected,
@@ -748,7 +797,7 @@ mod tests {
     use super::*;
     use crate::audio::file::WavSink;
     use crate::format::rms;
-    use crate::srtp::{MasterKey, Suite};
+    use crate::srtp::{DtlsIdentity, DtlsParams, DtlsRole, MasterKey, SrtpKeys, Suite};
     use std::path::PathBuf;
 
     fn tone_file(name: &str) -> (PathBuf, PathBuf) {
@@ -861,27 +910,43 @@ mod tests {
         std::fs::remove_dir_all(&dir).ok();
     }
 
-    /// An encrypted call: the tone crosses, SRTCP gives a round trip, and plain packets from a
-    /// third party are refused without disturbing what is played.
+    /// An encrypted call (SDES keys): the tone crosses, SRTCP gives reports both ways, and
+    /// plain packets from a third party are refused without disturbing what is played.
     #[test]
     fn srtp_carries_the_call_and_refuses_what_is_not_authentic() {
+        encrypted_call_is_heard("srtp", |mux| Setup {
+            mux,
+            srtp: true,
+            forge_into_b: true,
+            ..Setup::default()
+        });
+    }
+
+    /// DTLS-SRTP: the handshake keys RTP and, on its own port or multiplexed, RTCP; plain
+    /// packets, before and after the keys, are refused.
+    #[test]
+    fn dtls_srtp_keys_the_call_and_its_reports() {
+        encrypted_call_is_heard("dtls", |mux| Setup {
+            mux,
+            dtls: true,
+            forge_into_b: true,
+            ..Setup::default()
+        });
+    }
+
+    /// A tone from a to b on `setup(mux)`, with RTCP on its own port and multiplexed.
+    fn encrypted_call_is_heard(name: &str, setup: fn(bool) -> Setup) {
         for mux in [false, true] {
-            let (dir, tone) = tone_file(if mux { "srtp-mux" } else { "srtp" });
+            let (dir, tone) = tone_file(&format!("{name}-{mux}"));
             let rec = dir.join("rec.wav");
-            let setup = Setup {
-                mux,
-                srtp: true,
-                forge_into_b: true,
-                ..Setup::default()
-            };
             let input = AudioInput::File {
                 path: tone,
                 looping: true,
             };
-            let (a, b) = pair_with(setup, input, AudioOutput::File(rec.clone()), None);
+            let (a, b) = pair_with(setup(mux), input, AudioOutput::File(rec.clone()), None);
             std::thread::sleep(Duration::from_millis(4500));
             let (sa, sb) = (a.stop(), b.stop());
-            assert!(sa.encrypted && sb.encrypted, "{sa:?} {sb:?}");
+            assert!(sa.encrypted && sb.encrypted, "mux {mux}: {sa:?} {sb:?}");
             assert_eq!(sb.packets_rejected, FORGED, "mux {mux}: {sb:?}");
             assert_eq!(
                 (sb.packets_lost, sb.packets_late),
@@ -889,9 +954,10 @@ mod tests {
                 "mux {mux}: {sb:?}"
             );
             assert!(sb.packets_received >= 200, "mux {mux}: {sb:?}");
+            // Each side read the other's report (SRTCP decrypted both ways).
             assert!(
-                sa.rtt_ms.or(sb.rtt_ms).is_some(),
-                "SRTCP, mux {mux}: {sa:?} {sb:?}"
+                sa.remote_loss_fraction.is_some() && sb.remote_loss_fraction.is_some(),
+                "SRTCP both ways, mux {mux}: {sa:?} {sb:?}"
             );
             let level = tail_level(&rec);
             assert!(level > 2000.0, "mux {mux}: recorded level {level}");
@@ -930,6 +996,8 @@ mod tests {
         a_told_wrong_address: bool,
         /// Both sides encrypt (SRTP keys as SDES would give them).
         srtp: bool,
+        /// Both sides encrypt with keys from a DTLS handshake (a is the client).
+        dtls: bool,
         /// A third party sends b plain RTP packets in the stream's payload type.
         forge_into_b: bool,
     }
@@ -942,6 +1010,7 @@ mod tests {
                 te: None,
                 a_told_wrong_address: false,
                 srtp: false,
+                dtls: false,
                 forge_into_b: false,
             }
         }
@@ -978,7 +1047,18 @@ mod tests {
                 theirs: theirs.clone(),
             })
         };
-        let negotiated = |to: &MediaSockets, srtp: Option<SrtpKeys>| {
+        let (id_a, id_b) = (
+            DtlsIdentity::generate().expect("a"),
+            DtlsIdentity::generate().expect("b"),
+        );
+        let dtls = |role, ours: &Arc<DtlsIdentity>, theirs: &Arc<DtlsIdentity>| {
+            setup.dtls.then(|| DtlsParams {
+                role,
+                identity: ours.clone(),
+                remote_fingerprint: theirs.fingerprint().clone(),
+            })
+        };
+        let negotiated = |to: &MediaSockets, srtp: Option<SrtpKeys>, dtls| {
             let remote = to.rtp_addr().expect("addr");
             Negotiated {
                 remote,
@@ -994,9 +1074,14 @@ mod tests {
                 direction: Direction::SendRecv,
                 remote_direction: Direction::SendRecv,
                 srtp,
+                dtls,
             }
         };
-        let mut to_b = negotiated(&b, keys(&key_a, &key_b));
+        let mut to_b = negotiated(
+            &b,
+            keys(&key_a, &key_b),
+            dtls(DtlsRole::Client, &id_a, &id_b),
+        );
         if setup.forge_into_b {
             forge(to_b.remote, to_b.payload_type);
         }
@@ -1005,7 +1090,11 @@ mod tests {
             let gone = UdpSocket::bind("127.0.0.1:0").expect("bind");
             to_b.remote = gone.local_addr().expect("addr");
         }
-        let to_a = negotiated(&a, keys(&key_b, &key_a));
+        let to_a = negotiated(
+            &a,
+            keys(&key_b, &key_a),
+            dtls(DtlsRole::Server, &id_b, &id_a),
+        );
         // With the wrong address, a only learns b's real one from b's packets: b must talk.
         let (a_input, b_input) = if setup.a_told_wrong_address {
             (AudioInput::Silence, input)
@@ -1064,7 +1153,7 @@ mod tests {
             .try_iter()
             .filter_map(|e| match e {
                 MediaEvent::Dtmf { key } => Some(key),
-                MediaEvent::Device(_) | MediaEvent::Quality(_) => None,
+                _ => None,
             })
             .collect();
         assert_eq!(keys, "4#*");

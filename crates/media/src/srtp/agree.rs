@@ -1,7 +1,11 @@
 //! The SDES offer/answer rules (RFC 4568 §6-7) under our policy: which keys we write, which of
-//! the peer's we accept, and when a call must be refused for want of encryption.
+//! the peer's we accept, and when a call must be refused for want of encryption. DTLS-SRTP
+//! (RFC 5763) is answered when the peer offers only that; we never offer it first.
 
+use super::dtls::{DtlsIdentity, DtlsParams};
+use super::fingerprint::Fingerprint;
 use super::sdes::{Crypto, MasterKey, SrtpKeys, SrtpPolicy, Suite};
+use super::setup::Setup;
 use crate::error::MediaError;
 
 /// What a remote description says about security.
@@ -13,6 +17,15 @@ pub struct RemoteSecurity {
     pub usable: Vec<Crypto>,
     /// Why the first attribute we could not use was refused, for the error.
     pub refused: Option<String>,
+    /// The transport is UDP/TLS/RTP/SAVP: keys come from a DTLS handshake, not `a=crypto`.
+    pub dtls: Option<RemoteDtls>,
+}
+
+/// What a DTLS-SRTP description says: the writer's certificate and who starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteDtls {
+    pub fingerprint: Fingerprint,
+    pub setup: Setup,
 }
 
 /// Our side of SDES for one stream: the keys we write, and the transport we name.
@@ -22,6 +35,8 @@ pub struct LocalSecurity {
     /// Before the first exchange, one per suite we speak; then the one agreed, or none.
     ours: Vec<Crypto>,
     savp: bool,
+    /// The stream is keyed by DTLS: our certificate, our role and the peer's fingerprint.
+    dtls: Option<DtlsParams>,
 }
 
 impl LocalSecurity {
@@ -31,6 +46,7 @@ impl LocalSecurity {
             policy: SrtpPolicy::Off,
             ours: Vec::new(),
             savp: false,
+            dtls: None,
         }
     }
 
@@ -54,16 +70,23 @@ impl LocalSecurity {
             policy,
             ours,
             savp: policy == SrtpPolicy::Required,
+            dtls: None,
         })
     }
 
     /// The transport to write on the m= line.
     pub fn transport(&self) -> &'static str {
-        if self.savp {
-            "RTP/SAVP"
-        } else {
-            "RTP/AVP"
+        match (&self.dtls, self.savp) {
+            (Some(_), _) => "UDP/TLS/RTP/SAVP",
+            (None, true) => "RTP/SAVP",
+            (None, false) => "RTP/AVP",
         }
+    }
+
+    /// The DTLS handshake the stream is keyed by, when it is: its fingerprint and setup are
+    /// written in our descriptions.
+    pub fn dtls(&self) -> Option<&DtlsParams> {
+        self.dtls.as_ref()
     }
 
     /// The `a=crypto` attributes to write.
@@ -71,8 +94,14 @@ impl LocalSecurity {
         &self.ours
     }
 
-    /// Answers an offer: the offerer's first usable key, with ours for the same suite and tag.
+    /// Answers an offer: the offerer's first usable key, with ours for the same suite and tag;
+    /// or, for a DTLS-SRTP offer, no key but the handshake's parameters ([`Self::dtls`]).
     pub fn answer(&mut self, offer: &RemoteSecurity) -> Result<Option<SrtpKeys>, MediaError> {
+        if let Some(remote) = &offer.dtls {
+            self.answer_dtls(remote)?;
+            return Ok(None);
+        }
+        self.dtls = None;
         if self.policy == SrtpPolicy::Off {
             if offer.savp {
                 return Err(MediaError::Srtp(
@@ -107,7 +136,26 @@ impl LocalSecurity {
     }
 
     /// Reads the answer to our offer: the key it chose must answer one of ours, tag and suite.
+    /// Once a stream is keyed by DTLS our offers say so, and the answer must too.
     pub fn read_answer(&mut self, answer: &RemoteSecurity) -> Result<Option<SrtpKeys>, MediaError> {
+        match (&mut self.dtls, &answer.dtls) {
+            (Some(ours), Some(theirs)) => {
+                ours.role = theirs.setup.answered(ours.role)?;
+                ours.remote_fingerprint = theirs.fingerprint.clone();
+                return Ok(None);
+            }
+            (None, Some(_)) => {
+                return Err(MediaError::Srtp(
+                    "the answer is DTLS-SRTP (UDP/TLS/RTP/SAVP), which we did not offer".into(),
+                ))
+            }
+            (Some(_), None) => {
+                return Err(MediaError::Srtp(
+                    "the answer drops DTLS-SRTP from a stream keyed by it".into(),
+                ))
+            }
+            (None, None) => {}
+        }
         let Some(theirs) = answer.usable.first() else {
             if answer.savp || self.policy == SrtpPolicy::Required {
                 return Err(no_usable_key(answer, "answer"));
@@ -135,6 +183,29 @@ impl LocalSecurity {
         self.ours = vec![ours];
         self.savp = self.savp || answer.savp;
         Ok(Some(keys))
+    }
+
+    /// A DTLS-SRTP offer: we take the role it leaves us, keeping our certificate for the
+    /// dialog (a re-offer with the same fingerprint and roles keeps the association).
+    fn answer_dtls(&mut self, remote: &RemoteDtls) -> Result<(), MediaError> {
+        if self.policy == SrtpPolicy::Off {
+            return Err(MediaError::Srtp(
+                "the offer requires SRTP (DTLS-SRTP), which is switched off here".into(),
+            ));
+        }
+        let role = remote.setup.answering()?;
+        let identity = match &self.dtls {
+            Some(params) => params.identity.clone(),
+            None => DtlsIdentity::generate()?,
+        };
+        self.dtls = Some(DtlsParams {
+            role,
+            identity,
+            remote_fingerprint: remote.fingerprint.clone(),
+        });
+        self.ours.clear();
+        self.savp = true;
+        Ok(())
     }
 
     /// The peer will not encrypt: later offers say no more about SRTP.
@@ -174,6 +245,7 @@ mod tests {
                 })
                 .collect(),
             refused: None,
+            dtls: None,
         }
     }
 
@@ -241,6 +313,7 @@ mod tests {
             savp: true,
             usable: vec![],
             refused: Some("AEAD_AES_256_GCM".into()),
+            dtls: None,
         };
         let e = answer(SrtpPolicy::Offer, &unusable).expect_err("no key");
         assert!(e.to_string().contains("AEAD_AES_256_GCM"), "{e}");

@@ -1,11 +1,13 @@
-//! SRTP (RFC 3711) for a stream keyed by SDES: two contexts, one encrypting with our key, one
+//! SRTP (RFC 3711) for a stream keyed by SDES or DTLS-SRTP: two contexts, one encrypting with our key, one
 //! decrypting with the peer's. RTP and RTCP each get a pair of their own, because they are
 //! protected on different threads; both pairs derive from the same master keys.
 
 pub mod agree;
+pub mod dtls;
+pub mod fingerprint;
+pub mod protection;
 pub mod sdes;
-
-use std::borrow::Cow;
+pub mod setup;
 
 use bytes::BytesMut;
 use rtc_srtp::context::Context;
@@ -13,7 +15,10 @@ use rtc_srtp::option::{srtcp_replay_protection, srtp_replay_protection};
 
 use crate::error::MediaError;
 pub use agree::{LocalSecurity, RemoteSecurity};
+pub use dtls::{DtlsIdentity, DtlsParams, DtlsSrtp, Handshake};
+pub use fingerprint::Fingerprint;
 pub use sdes::{Crypto, MasterKey, SrtpKeys, SrtpPolicy, Suite};
+pub use setup::{DtlsRole, Setup};
 
 /// Packets this far behind the newest are refused as replays (RFC 3711 §3.3.2 asks for 64 at
 /// least); a jitter buffer holds far fewer.
@@ -77,19 +82,6 @@ impl SrtpContexts {
 
 /// One of [`SrtpContexts`]' four operations.
 pub type Operation = fn(&mut SrtpContexts, &[u8]) -> Result<BytesMut, MediaError>;
-
-/// `packet` put through `operation` when the stream is encrypted, as it is when not.
-pub fn through<'a>(
-    contexts: Option<&mut SrtpContexts>,
-    packet: &'a [u8],
-    operation: Operation,
-) -> Result<Cow<'a, [u8]>, MediaError> {
-    match contexts {
-        None => Ok(Cow::Borrowed(packet)),
-        // The context's buffer becomes the Vec as it is (no copy per packet).
-        Some(c) => operation(c, packet).map(|p| Cow::Owned(Vec::from(p))),
-    }
-}
 
 #[cfg(test)]
 mod tests {

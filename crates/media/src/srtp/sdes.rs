@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use crate::error::MediaError;
 
-const KEY_LEN: usize = 16;
-const SALT_LEN: usize = 14;
+pub(crate) const KEY_LEN: usize = 16;
+pub(crate) const SALT_LEN: usize = 14;
 const KEYING_LEN: usize = KEY_LEN + SALT_LEN;
 
 /// Whether calls are encrypted.
@@ -92,6 +92,17 @@ impl MasterKey {
             .fill(&mut bytes)
             .map_err(|e| MediaError::Srtp(format!("no random key: {e}")))?;
         Ok(Self(bytes))
+    }
+
+    /// A key and salt from elsewhere (a DTLS exporter), if they have the lengths we use.
+    pub(crate) fn from_parts(key: &[u8], salt: &[u8]) -> Option<Self> {
+        if key.len() != KEY_LEN || salt.len() != SALT_LEN {
+            return None;
+        }
+        let mut bytes = [0u8; KEYING_LEN];
+        bytes[..KEY_LEN].copy_from_slice(key);
+        bytes[KEY_LEN..].copy_from_slice(salt);
+        Some(Self(bytes))
     }
 
     pub(crate) fn key(&self) -> &[u8] {
