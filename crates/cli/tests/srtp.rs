@@ -2,13 +2,16 @@
 //! refuses a plain caller before it rings, and places encrypted calls that the far end
 //! decrypts. (The encrypted inbound call is in `first_call.rs`, with the other codecs.)
 
+use std::net::UdpSocket;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use switchboard_testkit::audio;
 use switchboard_testkit::baresip::{Baresip, Options};
 use switchboard_testkit::cli_agent::CliAgent;
 use switchboard_testkit::kamailio::Kamailio;
+use switchboard_testkit::raw_uac::RawUac;
+use switchboard_testkit::trunk_lab::TrunkLab;
 
 const USERS: &[(&str, &str)] = &[("agent1", "agent-secret"), ("peer", "peer-secret")];
 
@@ -201,4 +204,69 @@ fn a_dtls_srtp_call_keeps_its_keys_through_hold_and_resume() {
         "one handshake for the whole call:\n{log}"
     );
     agent.send("quit");
+}
+
+/// A DTLS-SRTP caller whose handshake never comes (nothing at its media port answers): the
+/// agent tries, sends no RTP in the clear, and hangs up with the reason rather than keep a
+/// silent call.
+#[test]
+fn a_dtls_call_that_never_keys_is_hung_up_with_the_reason() {
+    let binary = Path::new(env!("CARGO_BIN_EXE_switchboard-cli"));
+    let mut lab = TrunkLab::start("cli_dtls_never_keyed", binary, &["--auto-answer"]);
+    let uac = RawUac::bind("127.0.0.1", lab.agent_sip, "agent1");
+    // The caller's media port: it reads what the agent sends and never answers.
+    let media = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    media
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let port = media.local_addr().expect("addr").port();
+    let sdp = format!(
+        "v=0\r\no=customer 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {port} UDP/TLS/RTP/SAVP 111\r\na=rtpmap:111 opus/48000/2\r\na=rtcp-mux\r\n\
+         a=fingerprint:sha-256 00:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:\
+         10:11:12:13:14:15:16:17:18:19:1A:1B:1C:1D:1E:1F\r\na=setup:actpass\r\n"
+    );
+    let mut dialog = uac.invite_offering(1, &sdp);
+    let answer = loop {
+        let a = uac.answer_to("INVITE", Duration::from_secs(5));
+        if a.status >= 200 {
+            break a;
+        }
+    };
+    assert_eq!(answer.status, 200, "{answer:?}");
+    dialog.to_tag = answer.to_tag;
+    uac.ack(&dialog, true);
+
+    let (mut hellos, mut plain) = (0, 0);
+    let started = Instant::now();
+    let bye = loop {
+        let mut buf = [0u8; 1500];
+        if let Ok(n) = media.recv(&mut buf) {
+            match buf.get(..n).and_then(|d| d.first()) {
+                Some(22) => hellos += 1,
+                Some(128..=191) => plain += 1,
+                _ => {}
+            }
+        }
+        if let Some(bye) = uac.request_of("BYE", Duration::from_millis(10)) {
+            break bye;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no BYE");
+    };
+    uac.respond(&bye, 200, "OK");
+    let ended = lab.agent.wait("ended", 5);
+    assert_eq!(ended["reason"]["kind"], "mediaFailed", "{ended}");
+    let detail = ended["reason"]["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("DTLS"), "{ended}");
+    assert_eq!(ended["stats"]["encrypted"], false, "{ended}");
+    assert!(
+        hellos >= 2,
+        "the agent tried, and tried again: {hellos} handshake records"
+    );
+    assert_eq!(plain, 0, "nothing in the clear");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(9) && took < Duration::from_secs(15),
+        "hung up after {took:?}"
+    );
 }

@@ -112,13 +112,19 @@ impl RawUac {
             "v=0\r\no=customer 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
              m=audio 9 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n"
         );
+        self.invite_offering(n, &sdp)
+    }
+
+    /// Sends an INVITE carrying `sdp` as its offer.
+    pub fn invite_offering(&self, n: u32, sdp: &str) -> Dialog {
+        let ip = self.local().ip();
         let d = Dialog {
             call_id: format!("race-{n}-{}@{}", std::process::id(), ip),
             from_tag: format!("c{n}"),
             branch: format!("z9hG4bK-race-{n}"),
             to_tag: None,
         };
-        self.send(&self.request("INVITE", &d, &d.branch, 1, &sdp));
+        self.send(&self.request("INVITE", &d, &d.branch, 1, sdp));
         d
     }
 
