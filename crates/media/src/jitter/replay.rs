@@ -29,11 +29,18 @@ pub struct ReplayReport {
     pub buffer_delay: Duration,
     /// The oracle's mean time from arrival to playout at the same late rate.
     pub oracle_delay: Duration,
+    /// The same oracle held to our ticks: a packet must be in by the pull that plays its
+    /// first sample, as it must for any player pulled every 10 ms.
+    pub tick_oracle_delay: Duration,
 }
 
 impl ReplayReport {
     pub fn ratio(&self) -> f64 {
         self.buffer_delay.as_secs_f64() / self.oracle_delay.as_secs_f64().max(1e-6)
+    }
+
+    pub fn tick_ratio(&self) -> f64 {
+        self.buffer_delay.as_secs_f64() / self.tick_oracle_delay.as_secs_f64().max(1e-6)
     }
 }
 
@@ -107,6 +114,7 @@ pub fn replay(
         + stats.packets_discarded;
     let late_rate = late as f64 / arrived.max(1) as f64;
     let transit: Vec<Duration> = arrivals.iter().map(|a| a.0 - a.1).collect();
+    let sent_and_arrived: Vec<(Duration, Duration)> = arrivals.iter().map(|a| (a.1, a.0)).collect();
     Ok(ReplayReport {
         sent: frames,
         arrived,
@@ -115,8 +123,51 @@ pub fn replay(
             / (stats.packets_played.max(1) * FRAME_SAMPLES as u64) as f64,
         buffer_delay: stats.mean_delay(),
         oracle_delay: oracle(&transit, late_rate),
+        tick_oracle_delay: oracle_on_ticks(&sent_and_arrived, late_rate, TICK_PHASE, pull_every),
         stats,
     })
+}
+
+/// [`oracle`] for a player pulled at `phase + k * period`: packets sent at `sent` play at
+/// `sent + fixed`, but must have arrived by the pull that plays their first sample, so each
+/// needs `fixed` to reach from its send to the first pull after its arrival.
+pub fn oracle_on_ticks(
+    packets: &[(Duration, Duration)],
+    late_rate: f64,
+    phase: Duration,
+    period: Duration,
+) -> Duration {
+    if packets.is_empty() || period.is_zero() {
+        return Duration::ZERO;
+    }
+    let first_pull_after = |arrival: Duration| {
+        let since = arrival.saturating_sub(phase).as_nanos();
+        let period = period.as_nanos();
+        let k = since.div_ceil(period) as u32;
+        phase + period_times(period, k)
+    };
+    let mut needs: Vec<(Duration, Duration)> = packets
+        .iter()
+        .map(|&(sent, arrival)| {
+            (
+                first_pull_after(arrival).saturating_sub(sent),
+                arrival - sent,
+            )
+        })
+        .collect();
+    needs.sort();
+    let late = ((late_rate * needs.len() as f64).floor() as usize).min(needs.len() - 1);
+    let fixed = needs[needs.len() - 1 - late].0;
+    let on_time = &needs[..needs.len() - late];
+    on_time
+        .iter()
+        .map(|&(_, transit)| fixed.saturating_sub(transit))
+        .sum::<Duration>()
+        / on_time.len() as u32
+}
+
+fn period_times(period_nanos: u128, k: u32) -> Duration {
+    Duration::from_nanos((period_nanos * u128::from(k)) as u64)
 }
 
 /// The mean wait of on-time packets under the fixed delay that leaves `late_rate` of them late.
@@ -130,4 +181,31 @@ pub fn oracle(transit: &[Duration], late_rate: f64) -> Duration {
     let fixed = sorted[sorted.len() - 1 - late];
     let on_time = &sorted[..sorted.len() - late];
     on_time.iter().map(|d| fixed - *d).sum::<Duration>() / on_time.len() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(v: u64) -> Duration {
+        Duration::from_millis(v)
+    }
+
+    #[test]
+    fn the_oracle_held_to_ticks_waits_for_the_first_pull_after_each_arrival() {
+        // Every 20 ms, 10 ms in transit: free to play on arrival, the oracle waits nothing; held
+        // to pulls at 7, 17, 27 ms..., each packet waits 7 ms for the pull after it lands.
+        let packets: Vec<(Duration, Duration)> =
+            (0..50).map(|i| (ms(20 * i), ms(20 * i + 10))).collect();
+        let transit: Vec<Duration> = packets.iter().map(|p| p.1 - p.0).collect();
+        assert_eq!(oracle(&transit, 0.0), Duration::ZERO);
+        assert_eq!(oracle_on_ticks(&packets, 0.0, ms(7), ms(10)), ms(7));
+        // One packet 25 ms late: either everyone waits for it, or (at 2 % late) no one does.
+        let mut late = packets.clone();
+        late[10].1 += ms(25);
+        // Held to 37 ms, the others wait 27 ms and it 2 ms: 26.5 ms on average.
+        let all = oracle_on_ticks(&late, 0.0, ms(7), ms(10));
+        assert_eq!(all, Duration::from_micros(26_500));
+        assert_eq!(oracle_on_ticks(&late, 0.02, ms(7), ms(10)), ms(7));
+    }
 }
