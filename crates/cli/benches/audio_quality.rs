@@ -119,6 +119,7 @@ fn run_ours(
         remote_direction: Direction::SendRecv,
         // baresip runs unencrypted here too; SRTP costs CPU, not quality.
         srtp: None,
+        dtls: None,
     };
     let recording = dir.join("ours.wav");
     let to_b = negotiated(relay.a_side, b.rtcp.local_addr().expect("addr"));
