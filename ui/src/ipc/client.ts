@@ -2,11 +2,12 @@
 // ./bindings.ts, which the Rust side generates.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { CallId, EngineEvent, Snapshot } from "./bindings";
+import type { CallId, DeviceChoice, EngineEvent, Snapshot } from "./bindings";
 
 export const snapshot = (): Promise<Snapshot> => invoke<Snapshot>("snapshot");
 export const answerCall = (call: CallId): Promise<void> => invoke("answer_call", { call });
 export const hangupCall = (call: CallId): Promise<void> => invoke("hangup_call", { call });
+export const chooseDevices = (choice: DeviceChoice): Promise<void> => invoke("choose_devices", { choice });
 
 export const onSnapshot = (f: (s: Snapshot) => void): Promise<UnlistenFn> =>
   listen<Snapshot>("snapshot-changed", (e) => f(e.payload));

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { callTimer, callerName, phaseLabel, registrationBadge } from "./present";
+import {
+  callTimer,
+  callerName,
+  deviceName,
+  deviceNotice,
+  deviceOptions,
+  phaseLabel,
+  registrationBadge,
+} from "./present";
 import type { CallView } from "../ipc/bindings";
 
 const call = (over: Partial<CallView>): CallView => ({
@@ -51,5 +59,47 @@ describe("phaseLabel", () => {
   it("labels each phase", () => {
     expect(phaseLabel(call({ phase: "ringing" }))).toBe("Incoming call");
     expect(phaseLabel(call({ phase: "connected" }))).toBe("Connected");
+  });
+});
+
+describe("deviceOptions", () => {
+  const headset = { id: "usb_headset", name: "USB Headset", isDefault: false };
+  const laptop = { id: "builtin", name: "Built-in Audio", isDefault: true };
+
+  it("puts the system default first, naming what it is now", () => {
+    const options = deviceOptions([laptop, headset], null);
+    expect(options[0]).toEqual({ value: null, label: "System default (Built-in Audio)" });
+    expect(options.slice(1).map((o) => o.value)).toEqual(["builtin", "usb_headset"]);
+  });
+
+  it("keeps a chosen device that is unplugged, marked as such", () => {
+    const options = deviceOptions([laptop], "usb_headset");
+    expect(options.at(-1)).toEqual({ value: "usb_headset", label: "usb_headset (not connected)" });
+    expect(deviceOptions([laptop, headset], "usb_headset")).toHaveLength(3);
+  });
+
+  it("has a default entry even with no devices", () => {
+    expect(deviceOptions([], null)).toEqual([{ value: null, label: "System default" }]);
+  });
+});
+
+describe("deviceName", () => {
+  it("names a listed device, and falls back to its id", () => {
+    const devices = {
+      microphones: [{ id: "mic1", name: "Headset Microphone", isDefault: true }],
+      speakers: [{ id: "spk", name: "Built-in Audio", isDefault: true }],
+    };
+    expect(deviceName(devices, "output", "spk")).toBe("Built-in Audio");
+    expect(deviceName(devices, "input", "spk")).toBe("spk");
+    expect(deviceName(undefined, "input", "mic1")).toBe("mic1");
+  });
+});
+
+describe("deviceNotice", () => {
+  it("says what was lost and what plays instead, and when the choice is back", () => {
+    expect(deviceNotice("output", "Built-in Audio", false)).toBe(
+      "Speaker: your choice is not connected, using Built-in Audio",
+    );
+    expect(deviceNotice("input", "USB Headset", true)).toBe("Microphone: back on USB Headset");
   });
 });

@@ -1,5 +1,5 @@
 // How engine state reads to an agent. Pure functions, unit-tested; components only render.
-import type { CallView, RegistrationView } from "../ipc/bindings";
+import type { AudioDevice, CallView, DeviceList, Direction, RegistrationView } from "../ipc/bindings";
 
 /** "0:07", "12:04", "1:02:03" for a call connected at `connectedAtMs`. */
 export function callTimer(connectedAtMs: number | null, nowMs: number): string {
@@ -46,4 +46,35 @@ export function phaseLabel(call: CallView): string {
     case "connected":
       return "Connected";
   }
+}
+
+/** One entry of a device menu: its value (null: follow the system's default) and its label. */
+export type DeviceOption = { value: string | null; label: string };
+
+/**
+ * A device menu: the system's default first (naming what it is now), then every device present,
+ * and the agent's choice even when it is not plugged in, so that it stays visible and chosen.
+ */
+export function deviceOptions(devices: AudioDevice[], chosen: string | null): DeviceOption[] {
+  const current = devices.find((d) => d.isDefault);
+  const options: DeviceOption[] = [
+    { value: null, label: current ? `System default (${current.name})` : "System default" },
+    ...devices.map((d) => ({ value: d.id, label: d.name })),
+  ];
+  if (chosen !== null && !devices.some((d) => d.id === chosen)) {
+    options.push({ value: chosen, label: `${chosen} (not connected)` });
+  }
+  return options;
+}
+
+/** What to call a device the engine names by id: its name when it is listed, else the id. */
+export function deviceName(devices: DeviceList | undefined, direction: Direction, id: string): string {
+  const list = direction === "input" ? devices?.microphones : devices?.speakers;
+  return list?.find((d) => d.id === id)?.name ?? id;
+}
+
+/** A device change during a call, as a notice: a lost headset is news, a returning one too. */
+export function deviceNotice(direction: Direction, device: string, chosen: boolean): string {
+  const what = direction === "input" ? "Microphone" : "Speaker";
+  return chosen ? `${what}: back on ${device}` : `${what}: your choice is not connected, using ${device}`;
 }
