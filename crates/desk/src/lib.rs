@@ -1,6 +1,7 @@
 //! The agent engine. It joins the SIP user agent and the media layer into calls, keeps the one
 //! source of truth the UI and the CLI render ([`Snapshot`]), and runs the practice line.
 
+pub mod availability;
 pub mod call;
 pub mod devices;
 pub mod engine;
