@@ -5,7 +5,8 @@
 use switchboard_desk::event::EngineEvent;
 use switchboard_desk::snapshot::{CallDirection, CallPhase, CallView, RegistrationView, Snapshot};
 use switchboard_desk::{
-    AudioDevice, CallId, DeviceChoice, DeviceDirection, DeviceList, EndReason, MediaStats,
+    AgentState, AudioDevice, CallId, DeviceChoice, DeviceDirection, DeviceList, EndReason,
+    MediaStats, StateCause,
 };
 use ts_rs::TS;
 
@@ -21,6 +22,8 @@ pub fn typescript() -> String {
         AudioDevice::decl(),
         DeviceList::decl(),
         DeviceChoice::decl(),
+        AgentState::decl(),
+        StateCause::decl(),
         EngineEvent::decl(),
         RegistrationView::decl(),
         CallDirection::decl(),

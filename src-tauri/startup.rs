@@ -49,6 +49,7 @@ pub async fn start_engine() -> anyhow::Result<(Engine, UnboundedReceiver<EngineE
         devices,
         ringing: Ringing::On,
         voice: settings.voice,
+        availability: switchboard_desk::AvailabilityConfig::default(),
         auto_answer: false,
         call_waiting: settings.agent.call_waiting,
         practice,

@@ -3,13 +3,15 @@
 mod args;
 
 use std::io::Write;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
 use switchboard_desk::snapshot::CallPhase;
 use switchboard_desk::{
-    AccountConfig, AudioInput, AudioOutput, CallId, DeviceChoice, Engine, EngineConfig,
-    EngineEvent, Password, Ringing, Snapshot, SrtpPolicy, Transport, VoiceConfig,
+    AccountConfig, AudioInput, AudioOutput, AvailabilityConfig, CallId, DeviceChoice, Engine,
+    EngineConfig, EngineEvent, Password, Ringing, Snapshot, SrtpPolicy, StateChoice, Transport,
+    VoiceConfig,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -50,6 +52,7 @@ async fn main() -> anyhow::Result<()> {
                     devices: devices(&audio),
                     ringing: ring_policy(&audio),
                     voice: voice(&audio),
+                    availability: availability(&audio),
                 },
                 None,
             )
@@ -100,6 +103,7 @@ fn engine_config(account: &Account) -> anyhow::Result<EngineConfig> {
         devices: devices(&account.audio),
         ringing: ring_policy(&account.audio),
         voice: voice(&account.audio),
+        availability: availability(&account.audio),
     })
 }
 
@@ -120,6 +124,14 @@ fn voice(audio: &Audio) -> VoiceConfig {
 }
 
 /// Headless agents ring only when asked to, on a device named with --ringer.
+/// A headless agent starts available; wrap-up as the flags say.
+fn availability(audio: &Audio) -> AvailabilityConfig {
+    let mut config = AvailabilityConfig::default();
+    config.wrap_up.duration = Some(Duration::from_secs(audio.wrap_up));
+    config.wrap_up.disposition_required = audio.disposition_required;
+    config
+}
+
 fn ring_policy(audio: &Audio) -> Ringing {
     if audio.ringer.is_some() {
         Ringing::On
@@ -242,12 +254,15 @@ fn command(engine: &Engine, line: &str) -> bool {
                 .and_then(|call| engine.consult(call, (*target).to_owned())),
             None => Err(anyhow_msg("usage: consult URI")),
         },
+        "state" => state_choice(&args).and_then(|choice| engine.choose_state(choice)),
+        "disposed" => engine.disposed(),
         "complete" => engine.complete_transfer(),
         "conference" => engine.conference(),
         "cancel" => cancel(engine, &snapshot),
         other => Err(anyhow_msg(&format!(
             "unknown command {other:?} (answer, hangup, dial URI, hold, resume, dtmf DIGITS, \
-             transfer URI, consult URI, complete, conference, cancel, quit)"
+             transfer URI, consult URI, complete, conference, cancel, state available|offline|\
+             not-ready REASON, disposed, quit)"
         ))),
     };
     if let Err(e) = result {
@@ -256,6 +271,20 @@ fn command(engine: &Engine, line: &str) -> bool {
         });
     }
     true
+}
+
+/// `state available`, `state offline`, `state not-ready Lunch break`.
+fn state_choice(args: &[&str]) -> Result<StateChoice, switchboard_desk::DeskError> {
+    match args.split_first() {
+        Some((&"available", [])) => Ok(StateChoice::Available),
+        Some((&"offline", [])) => Ok(StateChoice::Offline),
+        Some((&"not-ready", reason)) if !reason.is_empty() => Ok(StateChoice::NotReady {
+            reason: reason.join(" "),
+        }),
+        _ => Err(anyhow_msg(
+            "usage: state available|offline|not-ready REASON",
+        )),
+    }
 }
 
 /// Cancels the consultation, else the call we are placing.

@@ -24,6 +24,7 @@ pub enum AgentState {
     /// After-call work; `endsAtMs` when a timer will end it.
     #[serde(rename_all = "camelCase")]
     WrapUp {
+        #[cfg_attr(feature = "ipc", ts(type = "number | null"))]
         ends_at_ms: Option<u64>,
     },
 }
@@ -73,6 +74,7 @@ impl Default for WrapUpPolicy {
 /// Why the state changed, for the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ipc", derive(ts_rs::TS))]
 pub enum Cause {
     Agent,
     CallStarted,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use switchboard_media::audio::catalog::DeviceList;
 use switchboard_media::audio::ringer::Ringer;
@@ -18,6 +18,7 @@ use switchboard_media::{
 use switchboard_sip::{AccountConfig, CallId, EndReason, SipAgent, SipEvent};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::availability::{AgentState, Availability, Choice, Transition, WrapUpPolicy};
 use crate::call::Call;
 use crate::devices::{self, DeviceChoice, Ringing};
 use crate::error::DeskError;
@@ -44,6 +45,46 @@ pub struct EngineConfig {
     pub ringing: Ringing,
     /// Echo cancellation, noise suppression and gain control on the microphone.
     pub voice: VoiceConfig,
+    /// The agent's states: not-ready reasons, wrap-up, and where to start.
+    pub availability: AvailabilityConfig,
+}
+
+/// The policy's say on agent states, and the state to start in.
+#[derive(Debug, Clone)]
+pub struct AvailabilityConfig {
+    pub wrap_up: WrapUpPolicy,
+    pub reasons: Vec<String>,
+    /// The state saved at the last run (`None`: Offline).
+    pub start: Option<AgentState>,
+}
+
+impl Default for AvailabilityConfig {
+    /// Available from the start until the window offers a state menu; the usual reasons.
+    fn default() -> Self {
+        Self {
+            wrap_up: WrapUpPolicy::default(),
+            reasons: ["Break", "Lunch", "Meeting", "Training"]
+                .map(String::from)
+                .to_vec(),
+            start: Some(AgentState::Available),
+        }
+    }
+}
+
+fn state_event(change: Transition) -> EngineEvent {
+    EngineEvent::AgentState {
+        state: change.to,
+        from: change.from,
+        at_ms: change.at_ms,
+        cause: change.cause,
+    }
+}
+
+/// Wall-clock milliseconds, what agent states are reported in.
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 pub(crate) enum Command {
@@ -62,6 +103,10 @@ pub(crate) enum Command {
     DropConsultLeg(CallId),
     /// The agent chose other sound devices: used from now on, and by the calls in progress.
     UseDevices(DeviceChoice),
+    /// The agent chose a state (Available, Not ready with a reason, Offline).
+    ChooseState(Choice),
+    /// The wrap-up's disposition was given.
+    Disposed,
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -93,13 +138,24 @@ impl Engine {
         } else {
             RegistrationView::Connecting
         };
+        let a = &config.availability;
+        let mut availability = Availability::new(
+            a.wrap_up.clone(),
+            a.reasons.clone(),
+            a.start.clone(),
+            now_ms(),
+        );
         let snapshot = Snapshot {
             registration,
             account: config.account.user.clone(),
             calls: Vec::new(),
             devices: DeviceList::default(),
             chosen_devices: config.devices.clone(),
+            agent: availability.state().clone(),
+            agent_since_ms: availability.since_ms(),
         };
+        // The restored state is told first, before anything the trunk says.
+        let restored = availability.take_changes();
         // Only an engine on real devices reads the device list (a round trip to the sound
         // server every two seconds).
         let uses_devices = matches!(config.input, AudioInput::Device(_))
@@ -116,6 +172,9 @@ impl Engine {
             local: agent.local_addr().to_string(),
             practice: practice.is_some(),
         });
+        for change in restored {
+            let _ = events.send(state_event(change));
+        }
         if let Some(line) = &practice {
             line.call_agent_every(agent.local_addr(), &config.account.user);
         }
@@ -131,6 +190,7 @@ impl Engine {
             pending: Vec::new(),
             media_events: media_tx,
             ringer: None,
+            availability,
             _practice: practice,
         };
         tokio::spawn(task.run(sip_events, commands_rx, media_rx, device_lists));
@@ -201,6 +261,15 @@ impl Engine {
         self.send(Command::UseDevices(choice))
     }
 
+    pub fn choose_state(&self, choice: Choice) -> Result<(), DeskError> {
+        self.send(Command::ChooseState(choice))
+    }
+
+    /// The wrap-up's disposition was given (a required one holds wrap-up until then).
+    pub fn disposed(&self) -> Result<(), DeskError> {
+        self.send(Command::Disposed)
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         self.snapshot.borrow().clone()
     }
@@ -239,6 +308,7 @@ pub(crate) struct EngineTask {
     media_events: mpsc::UnboundedSender<(CallId, MediaEvent)>,
     /// Sounding while an incoming call waits for the agent.
     ringer: Option<Ringer>,
+    availability: Availability,
     _practice: Option<PracticeLine>,
 }
 
@@ -251,7 +321,9 @@ impl EngineTask {
         mut device_lists: mpsc::UnboundedReceiver<DeviceList>,
     ) {
         loop {
+            let wrap_up = self.wrap_up_left();
             tokio::select! {
+                _ = tokio::time::sleep(wrap_up) => self.availability.handle_timeout(now_ms()),
                 Some((call, event)) = media.recv() => self.on_media(call, event),
                 Some(devices) = device_lists.recv() => self.on_devices(devices),
                 event = sip.recv() => match event {
@@ -281,6 +353,7 @@ impl EngineTask {
     /// Publishes the snapshot, then the events that led to it, so that whoever sees an event
     /// finds its effect already in `Engine::snapshot`.
     fn publish(&mut self) {
+        self.report_state_changes();
         self.ring_while_a_call_waits();
         self.snapshot.send_modify(|s| {
             s.calls = self.calls.values().map(|c| c.view.clone()).collect();
@@ -350,6 +423,9 @@ impl EngineTask {
                 } else {
                     reason
                 };
+                if ended.view.connected_at_ms.is_some() {
+                    self.availability.call_ended(now_ms());
+                }
                 let stats = ended.media.map(MediaSession::stop).unwrap_or_default();
                 self.emit(EngineEvent::Ended {
                     call: call.clone(),
@@ -386,6 +462,16 @@ impl EngineTask {
         tracing::info!(%call, ?replaces, "incoming call");
         // A replacement takes over a call the agent already has: never busy, never ringing.
         let replaces = replaces.filter(|old| self.calls.contains_key(old));
+        if replaces.is_none() && !self.availability.may_ring() {
+            // 480: the agent is there but not taking calls; the ACD tries someone else.
+            let _ = self.agent.reject(&call, 480);
+            self.emit(EngineEvent::RefusedUnavailable {
+                caller,
+                display_name,
+                state: self.availability.state().clone(),
+            });
+            return;
+        }
         if replaces.is_none() && !self.config.call_waiting && !self.calls.is_empty() {
             let _ = self.agent.reject(&call, 486);
             self.emit(EngineEvent::RefusedBusy {
@@ -528,12 +614,47 @@ impl EngineTask {
                 self.use_devices(choice);
                 Ok(())
             }
+            Command::ChooseState(choice) => self
+                .availability
+                .choose(choice, now_ms())
+                .map_err(|e| DeskError::Command(e.to_string())),
+            Command::Disposed => {
+                self.availability.disposed();
+                Ok(())
+            }
             Command::Shutdown(_) => Ok(()),
         };
         if let Err(e) = result {
             self.emit(EngineEvent::Error {
                 message: e.to_string(),
             });
+        }
+    }
+
+    /// How long until wrap-up's timer is due (an hour when there is none: the loop wakes anyway).
+    fn wrap_up_left(&self) -> std::time::Duration {
+        let hour = std::time::Duration::from_secs(3600);
+        self.availability.poll_timeout().map_or(hour, |at| {
+            std::time::Duration::from_millis(at.saturating_sub(now_ms()))
+        })
+    }
+
+    /// Publishes the agent's state changes: in the snapshot, and as events for the report.
+    fn report_state_changes(&mut self) {
+        let changes = self.availability.take_changes();
+        if changes.is_empty() {
+            return;
+        }
+        let (state, since) = (
+            self.availability.state().clone(),
+            self.availability.since_ms(),
+        );
+        self.snapshot.send_modify(|s| {
+            s.agent = state;
+            s.agent_since_ms = since;
+        });
+        for change in changes {
+            self.pending.push(state_event(change));
         }
     }
 
@@ -601,6 +722,7 @@ impl EngineTask {
         match media {
             Ok(media) => {
                 call.connect(media, SystemTime::now());
+                self.availability.call_started(now_ms());
                 self.emit(EngineEvent::Answered { call: id.clone() });
             }
             Err(e) => {
@@ -690,6 +812,7 @@ impl EngineTask {
                 if let Some(call) = self.calls.get_mut(id) {
                     call.connected(SystemTime::now());
                 }
+                self.availability.call_started(now_ms());
                 self.emit(EngineEvent::Answered { call: id.clone() });
             }
             Err(e) => {

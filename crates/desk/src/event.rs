@@ -7,6 +7,8 @@ use switchboard_media::audio::catalog::Direction as DeviceDirection;
 use switchboard_media::MediaStats;
 use switchboard_sip::{CallId, EndReason};
 
+use crate::availability::{AgentState, Cause};
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ipc", derive(ts_rs::TS))]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -149,6 +151,22 @@ pub enum EngineEvent {
     ConferenceStarted {
         call: CallId,
         consult: CallId,
+    },
+    /// The agent's state changed (by the agent, a call, wrap-up's timer, or a restart).
+    #[serde(rename_all = "camelCase")]
+    AgentState {
+        state: AgentState,
+        from: AgentState,
+        #[cfg_attr(feature = "ipc", ts(type = "number"))]
+        at_ms: u64,
+        cause: Cause,
+    },
+    /// A call was refused with 480 before it rang: the agent is not taking calls.
+    #[serde(rename_all = "camelCase")]
+    RefusedUnavailable {
+        caller: String,
+        display_name: Option<String>,
+        state: AgentState,
     },
     /// A command from the UI or stdin could not be carried out.
     Error {

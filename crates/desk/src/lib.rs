@@ -13,8 +13,9 @@ pub mod practice;
 pub mod settings;
 pub mod snapshot;
 
+pub use availability::{AgentState, Cause as StateCause, Choice as StateChoice, WrapUpPolicy};
 pub use devices::{DeviceChoice, Ringing};
-pub use engine::{Engine, EngineConfig};
+pub use engine::{AvailabilityConfig, Engine, EngineConfig};
 
 /// Log filter directives for libraries that say too much: rsipstack logs every datagram at
 /// info, and the PulseAudio client calls its own orderly disconnect an error.

@@ -5,6 +5,7 @@ use switchboard_media::audio::catalog::DeviceList;
 use switchboard_media::MediaStats;
 use switchboard_sip::CallId;
 
+use crate::availability::AgentState;
 use crate::devices::DeviceChoice;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -119,4 +120,8 @@ pub struct Snapshot {
     /// The sound devices present, and the ones the agent chose.
     pub devices: DeviceList,
     pub chosen_devices: DeviceChoice,
+    /// The agent's state, and since when (wall-clock ms).
+    pub agent: AgentState,
+    #[cfg_attr(feature = "ipc", ts(type = "number"))]
+    pub agent_since_ms: u64,
 }

@@ -67,6 +67,7 @@ async fn engine_registers_answers_and_reports_the_call() {
         devices: DeviceChoice::default(),
         ringing: Ringing::Silent,
         voice: VoiceConfig::default(),
+        availability: switchboard_desk::AvailabilityConfig::default(),
     })
     .await
     .expect("engine starts");
@@ -153,6 +154,7 @@ async fn unreachable_registrar_is_reported_clearly_and_probed_until_it_answers()
         devices: DeviceChoice::default(),
         ringing: Ringing::Silent,
         voice: VoiceConfig::default(),
+        availability: switchboard_desk::AvailabilityConfig::default(),
     })
     .await
     .expect("engine starts");
@@ -212,6 +214,7 @@ async fn practice_line_calls_the_agent_with_recorded_speech() {
         devices: DeviceChoice::default(),
         ringing: Ringing::Silent,
         voice: VoiceConfig::default(),
+        availability: switchboard_desk::AvailabilityConfig::default(),
     })
     .await
     .expect("engine starts");

@@ -98,12 +98,16 @@ export type DeviceChoice = { microphone: string | null, speaker: string | null,
  */
 ringer: string | null, };
 
+export type AgentState = { "state": "offline" } | { "state": "available" } | { "state": "notReady", reason: string, } | { "state": "onCall" } | { "state": "wrapUp", endsAtMs: number | null, };
+
+export type Cause = "agent" | "callStarted" | "callsEnded" | "wrapUpTimer" | "restored";
+
 export type EngineEvent = { "event": "ready", local: string, practice: boolean, } | { "event": "registered", expires: number, } | { "event": "registration_failed", status: number | null, reason: string, retryIn: number, } | { "event": "incoming", call: CallId, caller: string, displayName: string | null, 
 /**
  * The call this one takes over (the caller was handed to us by that call's other
  * party): it is answered at once, and the replaced call ends with `replaced`.
  */
-replaces: CallId | null, } | { "event": "refused_busy", caller: string, displayName: string | null, } | { "event": "device_changed", call: CallId, direction: Direction, device: string, chosen: boolean, } | { "event": "call_quality", call: CallId, stats: MediaStats, } | { "event": "audio_devices", devices: DeviceList, } | { "event": "refused_unacceptable", caller: string, displayName: string | null, reason: string, } | { "event": "ringing", call: CallId, } | { "event": "early_media", call: CallId, } | { "event": "answered", call: CallId, } | { "event": "ended", call: CallId, reason: EndReason, stats: MediaStats, } | { "event": "held", call: CallId, } | { "event": "resumed", call: CallId, } | { "event": "hold_failed", call: CallId, status: number | null, reason: string, } | { "event": "remote_hold", call: CallId, } | { "event": "remote_resume", call: CallId, } | { "event": "dtmf_sent", call: CallId, keys: string, via: string, } | { "event": "dtmf_received", call: CallId, key: string, } | { "event": "transfer_progress", call: CallId, status: number, } | { "event": "transferred", call: CallId, target: string, } | { "event": "transfer_failed", call: CallId, status: number, } | { "event": "consult_started", call: CallId, consult: CallId, target: string, } | { "event": "consult_ended", call: CallId, consult: CallId, } | { "event": "conference_started", call: CallId, consult: CallId, } | { "event": "error", message: string, };
+replaces: CallId | null, } | { "event": "refused_busy", caller: string, displayName: string | null, } | { "event": "device_changed", call: CallId, direction: Direction, device: string, chosen: boolean, } | { "event": "call_quality", call: CallId, stats: MediaStats, } | { "event": "audio_devices", devices: DeviceList, } | { "event": "refused_unacceptable", caller: string, displayName: string | null, reason: string, } | { "event": "ringing", call: CallId, } | { "event": "early_media", call: CallId, } | { "event": "answered", call: CallId, } | { "event": "ended", call: CallId, reason: EndReason, stats: MediaStats, } | { "event": "held", call: CallId, } | { "event": "resumed", call: CallId, } | { "event": "hold_failed", call: CallId, status: number | null, reason: string, } | { "event": "remote_hold", call: CallId, } | { "event": "remote_resume", call: CallId, } | { "event": "dtmf_sent", call: CallId, keys: string, via: string, } | { "event": "dtmf_received", call: CallId, key: string, } | { "event": "transfer_progress", call: CallId, status: number, } | { "event": "transferred", call: CallId, target: string, } | { "event": "transfer_failed", call: CallId, status: number, } | { "event": "consult_started", call: CallId, consult: CallId, target: string, } | { "event": "consult_ended", call: CallId, consult: CallId, } | { "event": "conference_started", call: CallId, consult: CallId, } | { "event": "agent_state", state: AgentState, from: AgentState, atMs: number, cause: Cause, } | { "event": "refused_unavailable", caller: string, displayName: string | null, state: AgentState, } | { "event": "error", message: string, };
 
 export type RegistrationView = { "state": "connecting" } | { "state": "registered", expires: number, } | { "state": "failed", status: number | null, reason: string, retryIn: number, } | { "state": "practice" };
 
@@ -153,4 +157,8 @@ export type Snapshot = { registration: RegistrationView, account: string, calls:
 /**
  * The sound devices present, and the ones the agent chose.
  */
-devices: DeviceList, chosenDevices: DeviceChoice, };
+devices: DeviceList, chosenDevices: DeviceChoice, 
+/**
+ * The agent's state, and since when (wall-clock ms).
+ */
+agent: AgentState, agentSinceMs: number, };
