@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
+use switchboard_desk::availability_file;
 use switchboard_desk::{
-    AccountConfig, AudioInput, AudioOutput, DeviceChoice, Engine, EngineConfig, EngineEvent,
-    Ringing, Settings, SrtpPolicy,
+    AccountConfig, AgentState, AudioInput, AudioOutput, DeviceChoice, Engine, EngineConfig,
+    EngineEvent, Ringing, Settings, SrtpPolicy,
 };
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -49,11 +50,23 @@ pub async fn start_engine() -> anyhow::Result<(Engine, UnboundedReceiver<EngineE
         devices,
         ringing: Ringing::On,
         voice: settings.voice,
-        availability: switchboard_desk::AvailabilityConfig::default(),
+        availability: availability(&settings),
         auto_answer: false,
         call_waiting: settings.agent.call_waiting,
         practice,
         srtp,
     };
     Ok(Engine::start(config).await?)
+}
+
+/// The policy's agent states, starting where the last run left off. A first run starts
+/// available: the window has no state menu yet.
+fn availability(settings: &Settings) -> switchboard_desk::AvailabilityConfig {
+    let path = availability_file::default_path();
+    let saved = path.as_deref().and_then(availability_file::load);
+    let mut config = settings
+        .agent
+        .availability(saved.or(Some(AgentState::Available)));
+    config.state_file = path;
+    config
 }

@@ -86,8 +86,9 @@ pub struct Audio {
     /// Refuse a call that arrives during another with 486 Busy Here, instead of letting it ring.
     #[arg(long)]
     pub no_call_waiting: bool,
-    /// After-call work (wrap-up) lasts this long before the agent is available again.
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    /// After-call work (wrap-up) lasts this long before the agent is available again; 0, the
+    /// default for a headless agent, is none.
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
     pub wrap_up: u64,
     /// A wrap-up ends only once `disposed` is sent.
     #[arg(long)]

@@ -53,7 +53,8 @@ impl Choice {
 /// Wrap-up as the policy file sets it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WrapUpPolicy {
-    /// How long after-call work lasts; `None`: until the agent leaves it.
+    /// How long after-call work lasts; zero: none (straight on, as for a headless agent);
+    /// `None`: until the agent leaves it.
     pub duration: Option<Duration>,
     /// Where the timer (or a restart) takes the agent.
     pub then: Choice,
@@ -208,11 +209,16 @@ impl Availability {
         if self.calls > 0 || self.state != AgentState::OnCall {
             return;
         }
+        self.disposed = false;
+        let none = self.policy.duration.is_some_and(|d| d.is_zero());
+        if none && !self.policy.disposition_required {
+            self.change(self.policy.then.state(), now_ms, Cause::CallsEnded);
+            return;
+        }
         let ends_at_ms = self
             .policy
             .duration
             .map(|d| now_ms.saturating_add(d.as_millis() as u64));
-        self.disposed = false;
         self.change(AgentState::WrapUp { ends_at_ms }, now_ms, Cause::CallsEnded);
     }
 
@@ -221,9 +227,11 @@ impl Availability {
         self.disposed = true;
     }
 
-    /// When [`Self::handle_timeout`] next has something to do.
+    /// When [`Self::handle_timeout`] next has something to do: never while a required
+    /// disposition is missing (the timer waits for it, and a caller must not spin on it).
     pub fn poll_timeout(&self) -> Option<u64> {
         match self.state {
+            _ if self.policy.disposition_required && !self.disposed => None,
             AgentState::WrapUp { ends_at_ms } => ends_at_ms,
             _ => None,
         }
@@ -371,10 +379,16 @@ mod tests {
         a.handle_timeout(20_000);
         assert!(matches!(a.state(), AgentState::WrapUp { .. }), "held");
         assert_eq!(
+            a.poll_timeout(),
+            None,
+            "nothing to wake for until the disposition"
+        );
+        assert_eq!(
             a.choose(Choice::Available, 20_000),
             Err(AvailabilityError::DispositionRequired)
         );
         a.disposed();
+        assert_eq!(a.poll_timeout(), Some(11_000), "due at once");
         a.handle_timeout(20_001);
         assert_eq!(
             a.state(),
@@ -395,6 +409,14 @@ mod tests {
         assert!(matches!(b.state(), AgentState::WrapUp { .. }));
         b.choose(Choice::Available, 5).expect("leaves early");
         assert!(b.may_ring());
+        // No after-call work at all: straight back when the call ends.
+        let mut c = agent(WrapUpPolicy {
+            duration: Some(Duration::ZERO),
+            ..WrapUpPolicy::default()
+        });
+        c.call_started(0);
+        c.call_ended(1);
+        assert_eq!(c.state(), &AgentState::Available);
     }
 
     #[test]

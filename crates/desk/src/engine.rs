@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use switchboard_media::audio::catalog::DeviceList;
@@ -19,6 +20,7 @@ use switchboard_sip::{AccountConfig, CallId, EndReason, SipAgent, SipEvent};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::availability::{AgentState, Availability, Choice, Transition, WrapUpPolicy};
+use crate::availability_file;
 use crate::call::Call;
 use crate::devices::{self, DeviceChoice, Ringing};
 use crate::error::DeskError;
@@ -56,6 +58,8 @@ pub struct AvailabilityConfig {
     pub reasons: Vec<String>,
     /// The state saved at the last run (`None`: Offline).
     pub start: Option<AgentState>,
+    /// Where each change is saved for the next run (none for a headless agent).
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for AvailabilityConfig {
@@ -67,6 +71,7 @@ impl Default for AvailabilityConfig {
                 .map(String::from)
                 .to_vec(),
             start: Some(AgentState::Available),
+            state_file: None,
         }
     }
 }
@@ -649,6 +654,11 @@ impl EngineTask {
             self.availability.state().clone(),
             self.availability.since_ms(),
         );
+        if let Some(path) = &self.config.availability.state_file {
+            if let Err(e) = availability_file::save(path, &state) {
+                tracing::warn!("{}: agent state not saved: {e}", path.display());
+            }
+        }
         self.snapshot.send_modify(|s| {
             s.agent = state;
             s.agent_since_ms = since;

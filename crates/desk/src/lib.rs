@@ -2,6 +2,7 @@
 //! source of truth the UI and the CLI render ([`Snapshot`]), and runs the practice line.
 
 pub mod availability;
+pub mod availability_file;
 pub mod call;
 pub mod devices;
 pub mod engine;

@@ -3,12 +3,16 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use switchboard_media::srtp::SrtpPolicy;
 use switchboard_media::voice::VoiceConfig;
 pub use switchboard_sip::locate::parse_dns_server;
 use switchboard_sip::{AccountConfig, Password, TrunkUri};
+
+use crate::availability::{AgentState, Choice, WrapUpPolicy};
+use crate::engine::AvailabilityConfig;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {reason}")]
@@ -28,17 +32,62 @@ pub struct Settings {
     pub voice: VoiceConfig,
 }
 
-/// How the agent's line behaves.
+/// How the agent's line behaves, and the states IT defines for it.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AgentSettings {
     /// A second call rings while on a call (true), or is refused busy (false).
     pub call_waiting: bool,
+    /// The reasons an agent may give for not being ready.
+    pub not_ready_reasons: Vec<String>,
+    /// After-call work, in seconds; 0: none.
+    pub wrap_up_secs: u64,
+    /// Where wrap-up's timer leads: `available`, or `not_ready` (with the first reason).
+    pub after_wrap_up: AfterWrapUp,
+    /// Wrap-up cannot end without a disposition.
+    pub disposition_required: bool,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AfterWrapUp {
+    #[default]
+    Available,
+    NotReady,
 }
 
 impl Default for AgentSettings {
     fn default() -> Self {
-        Self { call_waiting: true }
+        let defaults = AvailabilityConfig::default();
+        Self {
+            call_waiting: true,
+            not_ready_reasons: defaults.reasons,
+            wrap_up_secs: defaults.wrap_up.duration.map_or(0, |d| d.as_secs()),
+            after_wrap_up: AfterWrapUp::Available,
+            disposition_required: false,
+        }
+    }
+}
+
+impl AgentSettings {
+    /// The engine's agent-state policy, starting from `saved` (the last run's state).
+    pub fn availability(&self, saved: Option<AgentState>) -> AvailabilityConfig {
+        let then = match (self.after_wrap_up, self.not_ready_reasons.first()) {
+            (AfterWrapUp::NotReady, Some(reason)) => Choice::NotReady {
+                reason: reason.clone(),
+            },
+            _ => Choice::Available,
+        };
+        AvailabilityConfig {
+            wrap_up: WrapUpPolicy {
+                duration: Some(Duration::from_secs(self.wrap_up_secs)),
+                then,
+                disposition_required: self.disposition_required,
+            },
+            reasons: self.not_ready_reasons.clone(),
+            start: saved,
+            state_file: None,
+        }
     }
 }
 
@@ -160,6 +209,29 @@ mod tests {
         assert!(!off.agent.call_waiting);
         let typo = parse("[agent]\ncall_wating = false\n").expect_err("unknown key");
         assert!(typo.to_string().contains("call_wating"), "{typo}");
+    }
+
+    #[test]
+    fn the_agent_section_sets_reasons_and_wrap_up() {
+        let settings: Settings = toml::from_str(
+            "[agent]\nnot_ready_reasons = [\"Coaching\", \"Lunch\"]\nwrap_up_secs = 45\n\
+             after_wrap_up = \"not_ready\"\ndisposition_required = true\n",
+        )
+        .expect("valid");
+        let config = settings.agent.availability(None);
+        assert_eq!(config.reasons, ["Coaching", "Lunch"]);
+        assert_eq!(config.wrap_up.duration, Some(Duration::from_secs(45)));
+        assert_eq!(
+            config.wrap_up.then,
+            Choice::NotReady {
+                reason: "Coaching".into()
+            }
+        );
+        assert!(config.wrap_up.disposition_required);
+        let defaults = Settings::default().agent.availability(None);
+        assert_eq!(defaults.wrap_up.duration, Some(Duration::from_secs(30)));
+        assert_eq!(defaults.wrap_up.then, Choice::Available);
+        assert!(toml::from_str::<Settings>("[agent]\nafter_wrap_up = \"lunch\"\n").is_err());
     }
 
     #[test]
