@@ -13,7 +13,8 @@ use switchboard_testkit::baresip::Baresip;
 use switchboard_testkit::kamailio::Kamailio;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-/// The next event that is not a periodic quality report (those come every 2 s, at any point).
+/// The next event that is not a periodic quality report (those come every 2 s, at any point)
+/// nor an agent-state change (`cli/tests/agent_state.rs` follows those).
 async fn next(events: &mut UnboundedReceiver<EngineEvent>, secs: u64) -> EngineEvent {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {
@@ -21,7 +22,10 @@ async fn next(events: &mut UnboundedReceiver<EngineEvent>, secs: u64) -> EngineE
             .await
             .expect("engine event in time")
             .expect("engine running");
-        if !matches!(event, EngineEvent::CallQuality { .. }) {
+        if !matches!(
+            event,
+            EngineEvent::CallQuality { .. } | EngineEvent::AgentState { .. }
+        ) {
             return event;
         }
     }
