@@ -6,6 +6,7 @@
 //! agent On call whatever they were; when the last call ends, Wrap-up (after-call work) begins,
 //! and its timer returns the agent to Available or to Not ready, as the policy says.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -93,6 +94,31 @@ pub struct Transition {
     pub to: AgentState,
     pub at_ms: u64,
     pub cause: Cause,
+}
+
+/// The policy's say on agent states, and the state to start in.
+#[derive(Debug, Clone)]
+pub struct AvailabilityConfig {
+    pub wrap_up: WrapUpPolicy,
+    pub reasons: Vec<String>,
+    /// The state saved at the last run (`None`: Offline).
+    pub start: Option<AgentState>,
+    /// Where each change is saved for the next run (none for a headless agent).
+    pub state_file: Option<PathBuf>,
+}
+
+impl Default for AvailabilityConfig {
+    /// Available from the start until the window offers a state menu; the usual reasons.
+    fn default() -> Self {
+        Self {
+            wrap_up: WrapUpPolicy::default(),
+            reasons: ["Break", "Lunch", "Meeting", "Training"]
+                .map(String::from)
+                .to_vec(),
+            start: Some(AgentState::Available),
+            state_file: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

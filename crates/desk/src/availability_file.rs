@@ -17,15 +17,8 @@ pub fn load(path: &Path) -> Option<AgentState> {
         .ok()
 }
 
-/// Written beside and renamed over, so a crash mid-write leaves the old state, not half a file.
 pub fn save(path: &Path, state: &AgentState) -> std::io::Result<()> {
-    let text = toml::to_string(state).map_err(std::io::Error::other)?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let partial = path.with_extension("toml.partial");
-    std::fs::write(&partial, text)?;
-    std::fs::rename(&partial, path)
+    crate::toml_file::save(path, state)
 }
 
 #[cfg(test)]

@@ -56,13 +56,7 @@ impl DeviceChoice {
     /// Remembers the choice, replacing the file whole (written aside, then renamed), so a
     /// crash mid-write leaves the old choice rather than half a file.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let text = toml::to_string(self).map_err(std::io::Error::other)?;
-        let aside = path.with_extension("toml.new");
-        std::fs::write(&aside, text)?;
-        std::fs::rename(&aside, path)
+        crate::toml_file::save(path, self)
     }
 }
 

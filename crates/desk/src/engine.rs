@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use switchboard_media::audio::catalog::DeviceList;
@@ -19,7 +18,8 @@ use switchboard_media::{
 use switchboard_sip::{AccountConfig, CallId, EndReason, SipAgent, SipEvent};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::availability::{AgentState, Availability, Choice, Transition, WrapUpPolicy};
+pub use crate::availability::AvailabilityConfig;
+use crate::availability::{Availability, Choice, Transition};
 use crate::availability_file;
 use crate::call::Call;
 use crate::devices::{self, DeviceChoice, Ringing};
@@ -49,31 +49,6 @@ pub struct EngineConfig {
     pub voice: VoiceConfig,
     /// The agent's states: not-ready reasons, wrap-up, and where to start.
     pub availability: AvailabilityConfig,
-}
-
-/// The policy's say on agent states, and the state to start in.
-#[derive(Debug, Clone)]
-pub struct AvailabilityConfig {
-    pub wrap_up: WrapUpPolicy,
-    pub reasons: Vec<String>,
-    /// The state saved at the last run (`None`: Offline).
-    pub start: Option<AgentState>,
-    /// Where each change is saved for the next run (none for a headless agent).
-    pub state_file: Option<PathBuf>,
-}
-
-impl Default for AvailabilityConfig {
-    /// Available from the start until the window offers a state menu; the usual reasons.
-    fn default() -> Self {
-        Self {
-            wrap_up: WrapUpPolicy::default(),
-            reasons: ["Break", "Lunch", "Meeting", "Training"]
-                .map(String::from)
-                .to_vec(),
-            start: Some(AgentState::Available),
-            state_file: None,
-        }
-    }
 }
 
 fn state_event(change: Transition) -> EngineEvent {

@@ -13,6 +13,7 @@ mod mid_call;
 pub mod practice;
 pub mod settings;
 pub mod snapshot;
+mod toml_file;
 
 pub use availability::{AgentState, Cause as StateCause, Choice as StateChoice, WrapUpPolicy};
 pub use devices::{DeviceChoice, Ringing};

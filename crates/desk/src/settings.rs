@@ -11,8 +11,7 @@ use switchboard_media::voice::VoiceConfig;
 pub use switchboard_sip::locate::parse_dns_server;
 use switchboard_sip::{AccountConfig, Password, TrunkUri};
 
-use crate::availability::{AgentState, Choice, WrapUpPolicy};
-use crate::engine::AvailabilityConfig;
+use crate::availability::{AgentState, AvailabilityConfig, Choice, WrapUpPolicy};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {reason}")]
