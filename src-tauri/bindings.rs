@@ -3,10 +3,14 @@
 //! `SWITCHBOARD_WRITE_BINDINGS=1 cargo test --test ipc_bindings` to regenerate it.
 
 use switchboard_desk::event::EngineEvent;
-use switchboard_desk::snapshot::{CallDirection, CallPhase, CallView, RegistrationView, Snapshot};
+use switchboard_desk::screen_pop::CustomerLookup;
+use switchboard_desk::snapshot::{
+    CallDirection, CallPhase, CallView, PolicyView, RegistrationView, Snapshot, TransferView,
+};
+use switchboard_desk::store::{CaseView, CustomerRecord, HistoryEntry, Interaction};
 use switchboard_desk::{
     AgentState, AudioDevice, CallId, DeviceChoice, DeviceDirection, DeviceList, EndReason,
-    MediaStats, StateCause,
+    MediaStats, StateCause, StateChoice,
 };
 use ts_rs::TS;
 
@@ -24,10 +28,18 @@ pub fn typescript() -> String {
         DeviceChoice::decl(),
         AgentState::decl(),
         StateCause::decl(),
+        StateChoice::decl(),
         EngineEvent::decl(),
         RegistrationView::decl(),
         CallDirection::decl(),
         CallPhase::decl(),
+        TransferView::decl(),
+        CaseView::decl(),
+        Interaction::decl(),
+        CustomerRecord::decl(),
+        CustomerLookup::decl(),
+        PolicyView::decl(),
+        HistoryEntry::decl(),
         CallView::decl(),
         Snapshot::decl(),
     ];

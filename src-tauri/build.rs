@@ -1,7 +1,18 @@
 // Commands are declared here so that tauri-build generates one permission per command; the
 // window's capability (src-tauri/capabilities/main.json) then grants exactly what the UI calls.
 fn main() {
-    let commands = &["snapshot", "answer_call", "hangup_call", "choose_devices"];
+    let commands = &[
+        "snapshot",
+        "answer_call",
+        "hangup_call",
+        "hold_call",
+        "resume_call",
+        "choose_state",
+        "set_notes",
+        "set_disposition",
+        "history",
+        "choose_devices",
+    ];
     let attributes = tauri_build::Attributes::new()
         .capabilities_path_pattern("src-tauri/capabilities/*.json")
         .app_manifest(tauri_build::AppManifest::new().commands(commands));

@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 
 use switchboard_desk::availability_file;
+use switchboard_desk::store::Store;
 use switchboard_desk::{
     AccountConfig, AgentState, AudioInput, AudioOutput, DeviceChoice, Engine, EngineConfig,
-    EngineEvent, Ringing, Settings, SrtpPolicy,
+    EngineEvent, RecordsConfig, Ringing, Settings, SrtpPolicy,
 };
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -50,7 +51,8 @@ pub async fn start_engine() -> anyhow::Result<(Engine, UnboundedReceiver<EngineE
         devices,
         ringing: Ringing::On,
         voice: settings.voice,
-        availability: availability(&settings),
+        availability: availability(&settings, practice),
+        records: records(&settings),
         auto_answer: false,
         call_waiting: settings.agent.call_waiting,
         practice,
@@ -59,14 +61,30 @@ pub async fn start_engine() -> anyhow::Result<(Engine, UnboundedReceiver<EngineE
     Ok(Engine::start(config).await?)
 }
 
-/// The policy's agent states, starting where the last run left off. A first run starts
-/// available: the window has no state menu yet.
-fn availability(settings: &Settings) -> switchboard_desk::AvailabilityConfig {
+/// The customer store and history in the data directory; a bad country code is reported and
+/// the default plan used (the calls still ring, the lookups may miss).
+fn records(settings: &Settings) -> RecordsConfig {
+    let store = Store::default_path();
+    settings
+        .customers
+        .records(store.clone())
+        .unwrap_or_else(|e| {
+            tracing::error!("settings: {e}; reading numbers as North American");
+            RecordsConfig {
+                store,
+                ..RecordsConfig::default()
+            }
+        })
+}
+
+/// The policy's agent states, starting where the last run left off. A first run on a trunk
+/// starts offline (no customer rings through before the agent says they are ready); a first
+/// practice run starts available, so that the newcomer's first call comes at once.
+fn availability(settings: &Settings, practice: bool) -> switchboard_desk::AvailabilityConfig {
     let path = availability_file::default_path();
     let saved = path.as_deref().and_then(availability_file::load);
-    let mut config = settings
-        .agent
-        .availability(saved.or(Some(AgentState::Available)));
+    let first = practice.then_some(AgentState::Available);
+    let mut config = settings.agent.availability(saved.or(first));
     config.state_file = path;
     config
 }

@@ -1,10 +1,13 @@
 //! The real app in a real window: built with the embedded UI, launched under Xvfb by
-//! tauri-driver (WebKitWebDriver), registered at Kamailio, called by baresip. The test clicks
-//! Answer and Hang up as an agent would, chooses a headset plugged in while the app runs, pulls
-//! it out mid-call, and saves screenshots under test-output/window/.
+//! tauri-driver (WebKitWebDriver), registered at Kamailio, called by baresip. The agent goes
+//! Available, chooses a headset plugged in while the app runs, gets a call whose number pops
+//! the customer's record, answers, types notes, holds and resumes, pulls the headset out,
+//! hangs up, files the call in wrap-up and is back to Available, as an agent would, by clicks
+//! and keys. Screenshots of each screen go to test-output/window/.
 
 use std::time::Duration;
 
+use switchboard_desk::store::Store;
 use switchboard_testkit::baresip::Baresip;
 use switchboard_testkit::desktop::{Desktop, TauriDriver};
 use switchboard_testkit::kamailio::Kamailio;
@@ -12,6 +15,11 @@ use switchboard_testkit::webdriver::Session;
 use switchboard_testkit::{audio, output};
 
 const HOSTILE_NAME: &str = "<img src=x onerror=alert(1)>";
+/// The customer's number as the trunk sends it (national), and as the CRM export writes it.
+const CUSTOMER: &str = "4155550187";
+const CUSTOMERS_CSV: &str = "phone,name,account,tier,open_cases\n\
+    +1 (415) 555-0187,Sam Ortiz,AC-2001,Gold,CASE-7: Router drops calls\n";
+const NOTES: &str = "Router drops calls every evening; replacing it.";
 
 #[test]
 #[allow(clippy::assertions_on_constants)] // the constant is the build configuration
@@ -21,19 +29,34 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         "build the app as shipped: cargo test --features custom-protocol (the README's test command does)"
     );
     let out = output::dir("window");
-    let kamailio = Kamailio::start(&out, &[("agent1", "agent-pw"), ("customer", "customer-pw")]);
+    let kamailio = Kamailio::start(&out, &[("agent1", "agent-pw"), (CUSTOMER, "customer-pw")]);
     let settings = out.join("settings.toml");
     std::fs::write(
         &settings,
-        format!("[trunk]\nregistrar = \"sip:127.0.0.1:{}\"\nuser = \"agent1\"\npassword_env = \"SB_E2E_AGENT_PW\"\n", kamailio.port),
+        format!(
+            "[trunk]\nregistrar = \"sip:127.0.0.1:{}\"\nuser = \"agent1\"\npassword_env = \"SB_E2E_AGENT_PW\"\n\
+             [agent]\nwrap_up_secs = 120\ndisposition_required = true\n",
+            kamailio.port
+        ),
     )
     .expect("settings");
+    // The customer store the app pops records from, filled as IT would from a CRM export.
+    let data_home = out.join("data");
+    let _ = std::fs::remove_dir_all(&data_home);
+    let store_path = data_home.join("switchboard/desk.sqlite3");
+    let report = Store::open(&store_path)
+        .expect("store")
+        .import_customers(CUSTOMERS_CSV.as_bytes(), &Default::default())
+        .expect("import");
+    assert_eq!(report.imported, 1);
 
     let mut desktop = Desktop::start(&out);
     let mut env = desktop.env.clone();
     // The remembered device choice goes here, not to the home directory.
     let config_home = out.join("config");
+    let _ = std::fs::remove_dir_all(&config_home);
     env.push(("XDG_CONFIG_HOME".into(), config_home.display().to_string()));
+    env.push(("XDG_DATA_HOME".into(), data_home.display().to_string()));
     env.push((
         "SWITCHBOARD_SETTINGS".into(),
         settings.display().to_string(),
@@ -49,8 +72,28 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         t == "Registered"
     });
     assert_eq!(badge, "Registered");
-    assert!(app.exists("[data-testid=idle]"));
-    desktop.screenshot(&out.join("1-registered.png"));
+    // A first run on a trunk starts offline: nobody rings through before the agent is ready.
+    app.wait_text(
+        "[data-testid=agent-state-badge]",
+        Duration::from_secs(5),
+        |t| t.starts_with("Offline"),
+    );
+    let idle = app.wait_text("[data-testid=idle]", Duration::from_secs(5), |_| true);
+    assert!(idle.contains("choose Available"), "{idle}");
+    desktop.screenshot(&out.join("1-registered-offline.png"));
+    app.select("[data-testid=agent-state]", "available");
+    app.wait_text(
+        "[data-testid=agent-state-badge]",
+        Duration::from_secs(5),
+        |t| t.starts_with("Available"),
+    );
+    app.wait_text("[data-testid=idle]", Duration::from_secs(5), |t| {
+        t == "Waiting for calls"
+    });
+    let saved_state = config_home.join("switchboard/agent_state.toml");
+    let state_file = std::fs::read_to_string(&saved_state).unwrap_or_default();
+    assert!(state_file.contains("available"), "{state_file:?}");
+    desktop.screenshot(&out.join("1b-available.png"));
 
     // A headset plugged in while the app runs shows up in the menus; choosing it as the
     // speaker is applied and remembered.
@@ -78,10 +121,7 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         .find(|(_, label)| label.contains("Headset-usbset"))
         .map(|(value, _)| value.clone())
         .expect("the headset's entry");
-    app.script(&format!(
-        "const s = document.querySelector('[data-testid=device-speaker]'); \
-         s.value = {id:?}; s.dispatchEvent(new Event('change', {{ bubbles: true }})); return true"
-    ));
+    app.select("[data-testid=device-speaker]", &id);
     let remembered = config_home.join("switchboard/devices.toml");
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while !std::fs::read_to_string(&remembered).is_ok_and(|t| t.contains(&id)) {
@@ -96,20 +136,25 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         serde_json::Value::String(id.clone()),
         "the menu shows the choice the engine took"
     );
-    desktop.screenshot(&out.join("1b-devices.png"));
+    desktop.screenshot(&out.join("1c-devices.png"));
+    app.click(&toggle);
 
     // A caller whose display name is markup: it must show as text and create no element.
     let speech = audio::speech(
         &out,
         "customer",
-        "Hello, can you hear me? I need help with my account.",
+        // baresip hangs up when its file ends: long enough for the whole call (about 25 s).
+        "Hello, can you hear me? I need help with my account. My router drops every call I \
+         make in the evening, usually around seven, and it has been like this for two weeks. \
+         I already restarted it twice and changed the cable, but nothing helped. Could you \
+         check the line, or send someone to look at it? I work from home and I need it.",
         2,
     );
     let dir = out.join("customer");
     let mut customer = Baresip::start_named(
         &dir,
         kamailio.port,
-        "customer",
+        CUSTOMER,
         "customer-pw",
         Some(HOSTILE_NAME),
         &speech,
@@ -134,7 +179,31 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     app.wait_text("[data-testid=phase]", Duration::from_secs(5), |t| {
         t == "Incoming call"
     });
-    desktop.screenshot(&out.join("2-incoming.png"));
+    // The number (sent national) is found in the store while the call rings.
+    let name = app.wait_text("[data-testid=customer-name]", Duration::from_secs(5), |t| {
+        !t.is_empty()
+    });
+    assert_eq!(name, "Sam Ortiz");
+    let cases = app.wait_text(
+        "[data-testid=customer-cases]",
+        Duration::from_secs(2),
+        |_| true,
+    );
+    assert!(cases.contains("CASE-7"), "{cases}");
+    let pop = app.script(
+        "const c = document.querySelector('[data-testid=customer]'); \
+         return [Number(c.dataset.offeredAt), Number(c.dataset.shownAt)]",
+    );
+    let (offered, shown) = (
+        pop[0].as_f64().unwrap_or(0.0),
+        pop[1].as_f64().unwrap_or(0.0),
+    );
+    assert!(offered > 0.0 && shown >= offered, "{pop}");
+    eprintln!(
+        "screen pop (embedded store): record shown {} ms after the INVITE was taken in",
+        shown - offered
+    );
+    desktop.screenshot(&out.join("2-incoming-pop.png"));
 
     let answer = app.wait_element("[data-testid=answer]", Duration::from_secs(5));
     app.click(&answer);
@@ -146,7 +215,37 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     let timer = app.wait_text("[data-testid=timer]", Duration::from_secs(5), |t| {
         t.starts_with("0:0") && t != "0:00"
     });
-    desktop.screenshot(&out.join("3-connected.png"));
+    // Notes typed during the call reach the disk while the call goes on.
+    let notes = app.wait_element("[data-testid=notes]", Duration::from_secs(5));
+    app.send_keys(&notes, NOTES);
+    let reader = Store::open(&store_path).expect("store");
+    let call_id = || reader.history("").ok().and_then(|h| h.first().cloned());
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while !call_id().is_some_and(|c| c.notes == NOTES) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the notes were not saved: {:?}",
+            call_id()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    desktop.screenshot(&out.join("3-connected-notes.png"));
+
+    // Hold and resume, from the buttons.
+    let hold = app.wait_element("[data-testid=hold]", Duration::from_secs(5));
+    app.click(&hold);
+    app.wait_text("[data-testid=phase]", Duration::from_secs(10), |t| {
+        t == "On hold"
+    });
+    app.wait_text("[data-testid=hold]", Duration::from_secs(2), |t| {
+        t == "Resume"
+    });
+    desktop.screenshot(&out.join("3a-on-hold.png"));
+    let resume = app.wait_element("[data-testid=hold]", Duration::from_secs(2));
+    app.click(&resume);
+    app.wait_text("[data-testid=phase]", Duration::from_secs(10), |t| {
+        t == "Connected"
+    });
 
     // The call plays on the chosen headset; pulled out, the call goes on and the agent is told.
     let plays_on = |sink: &str| {
@@ -177,8 +276,65 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     let hangup = app.wait_element("[data-testid=hangup]", Duration::from_secs(5));
     app.click(&hangup);
     customer.wait_event("CALL_CLOSED", Duration::from_secs(10));
-    app.wait_element("[data-testid=idle]", Duration::from_secs(10));
-    desktop.screenshot(&out.join("4-ended.png"));
+
+    // Wrap-up: the call stays on screen with its customer and notes; leaving it waits for a
+    // disposition, as the policy says.
+    let party = app.wait_text(
+        "[data-testid=wrap-up-party]",
+        Duration::from_secs(10),
+        |_| true,
+    );
+    assert!(
+        party.starts_with(HOSTILE_NAME) && party.contains("+14155550187"),
+        "{party}"
+    );
+    app.wait_text(
+        "[data-testid=agent-state-badge]",
+        Duration::from_secs(2),
+        |t| t.starts_with("Wrap-up"),
+    );
+    assert_eq!(
+        app.script("return document.querySelector('[data-testid=notes]').value"),
+        serde_json::Value::String(NOTES.into()),
+        "the notes follow the call into wrap-up"
+    );
+    assert_eq!(
+        app.script("return document.querySelector('[data-testid=wrap-up-done]').disabled"),
+        serde_json::Value::Bool(true),
+        "no leaving wrap-up without a disposition"
+    );
+    assert_eq!(
+        app.text(&app.wait_element("[data-testid=customer-name]", Duration::from_secs(2))),
+        "Sam Ortiz"
+    );
+    desktop.screenshot(&out.join("4-wrap-up.png"));
+    app.select("[data-testid=disposition]", "Resolved");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while app.script("return document.querySelector('[data-testid=wrap-up-done]').disabled")
+        != serde_json::Value::Bool(false)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the disposition was not taken"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    desktop.screenshot(&out.join("4b-wrap-up-disposed.png"));
+    let done = app.wait_element("[data-testid=wrap-up-done]", Duration::from_secs(2));
+    app.click(&done);
+    app.wait_text(
+        "[data-testid=agent-state-badge]",
+        Duration::from_secs(5),
+        |t| t.starts_with("Available"),
+    );
+    app.wait_text("[data-testid=idle]", Duration::from_secs(5), |t| {
+        t == "Waiting for calls"
+    });
+    let filed = call_id().expect("the call in the history");
+    assert_eq!(filed.disposition.as_deref(), Some("Resolved"));
+    assert_eq!(filed.notes, NOTES);
+    assert_eq!(filed.phone.as_deref(), Some("+14155550187"));
+    desktop.screenshot(&out.join("5-available-again.png"));
     eprintln!("timer showed {timer}; screenshots in {}", out.display());
     drop(app);
     drop(driver);

@@ -19,3 +19,13 @@ pub fn answer_call(engine: State<'_, Engine>, call: String) -> Result<(), Comman
 pub fn hangup_call(engine: State<'_, Engine>, call: String) -> Result<(), CommandError> {
     Ok(engine.hangup(CallId(call))?)
 }
+
+#[tauri::command]
+pub fn hold_call(engine: State<'_, Engine>, call: String) -> Result<(), CommandError> {
+    Ok(engine.hold(CallId(call))?)
+}
+
+#[tauri::command]
+pub fn resume_call(engine: State<'_, Engine>, call: String) -> Result<(), CommandError> {
+    Ok(engine.resume(CallId(call))?)
+}

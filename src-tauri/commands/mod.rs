@@ -2,6 +2,7 @@
 //! engine, map the error.
 
 mod call;
+mod desk;
 mod devices;
 
 pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static
@@ -10,6 +11,12 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         call::snapshot,
         call::answer_call,
         call::hangup_call,
+        call::hold_call,
+        call::resume_call,
+        desk::choose_state,
+        desk::set_notes,
+        desk::set_disposition,
+        desk::history,
         devices::choose_devices
     ]
 }

@@ -33,6 +33,18 @@ pub enum Command {
     /// Print the sound devices present (one JSON object: microphones and speakers, each with
     /// the id to pass to --microphone, --speaker or --ringer).
     Devices,
+    /// Import customer records from CSV into the store the app pops them from. Columns by
+    /// name: phone and name (required), account, tier, record_url, open_cases ("ID: title; ...").
+    ImportCustomers {
+        /// The CSV file (with a header row).
+        file: PathBuf,
+        /// The store (default: the app's, in the platform's data directory).
+        #[arg(long, value_name = "FILE")]
+        store: Option<PathBuf>,
+        /// The country calling code of numbers written without one.
+        #[arg(long, value_name = "CODE", default_value = "1")]
+        country_code: String,
+    },
 }
 
 #[derive(Args)]
@@ -93,6 +105,9 @@ pub struct Audio {
     /// A wrap-up ends only once `disposed` is sent.
     #[arg(long)]
     pub disposition_required: bool,
+    /// Keep call history and customer records in this SQLite file (default: in memory).
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<PathBuf>,
     /// Send this WAV file instead of the microphone (repeated).
     #[arg(long, value_name = "FILE.wav")]
     pub play: Option<PathBuf>,

@@ -10,8 +10,8 @@ use clap::Parser;
 use switchboard_desk::snapshot::CallPhase;
 use switchboard_desk::{
     AccountConfig, AudioInput, AudioOutput, AvailabilityConfig, CallId, DeviceChoice, Engine,
-    EngineConfig, EngineEvent, Password, Ringing, Snapshot, SrtpPolicy, StateChoice, Transport,
-    VoiceConfig,
+    EngineConfig, EngineEvent, Password, RecordsConfig, Ringing, Snapshot, SrtpPolicy, StateChoice,
+    Transport, VoiceConfig,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -35,6 +35,11 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&list)?);
             return Ok(());
         }
+        Command::ImportCustomers {
+            file,
+            store,
+            country_code,
+        } => return import_customers(&file, store, &country_code),
         Command::Agent(account) => (engine_config(&account)?, None),
         Command::Call { target, account } => (engine_config(&account)?, Some(target)),
         Command::Practice(audio) => {
@@ -53,6 +58,7 @@ async fn main() -> anyhow::Result<()> {
                     ringing: ring_policy(&audio),
                     voice: voice(&audio),
                     availability: availability(&audio),
+                    records: records(&audio),
                 },
                 None,
             )
@@ -104,7 +110,44 @@ fn engine_config(account: &Account) -> anyhow::Result<EngineConfig> {
         ringing: ring_policy(&account.audio),
         voice: voice(&account.audio),
         availability: availability(&account.audio),
+        records: records(&account.audio),
     })
+}
+
+fn records(audio: &Audio) -> RecordsConfig {
+    RecordsConfig {
+        store: audio.store.clone(),
+        ..RecordsConfig::default()
+    }
+}
+
+/// Imports a CSV of customers and prints what was stored and what was refused, by line.
+fn import_customers(
+    file: &std::path::Path,
+    store: Option<std::path::PathBuf>,
+    country_code: &str,
+) -> anyhow::Result<()> {
+    let settings = switchboard_desk::settings::CustomerSettings {
+        country_code: country_code.to_owned(),
+    };
+    let plan = settings
+        .records(None)
+        .map_err(anyhow::Error::msg)?
+        .number_plan;
+    let path = store
+        .or_else(switchboard_desk::store::Store::default_path)
+        .context("no data directory: pass --store")?;
+    let mut store = switchboard_desk::store::Store::open(&path)?;
+    let csv = std::fs::File::open(file).with_context(|| file.display().to_string())?;
+    let report = store.import_customers(csv, &plan)?;
+    for (line, reason) in &report.rejected {
+        eprintln!("{}:{line}: {reason}", file.display());
+    }
+    println!(
+        "{}",
+        serde_json::json!({"imported": report.imported, "rejected": report.rejected.len(), "store": path})
+    );
+    Ok(())
 }
 
 fn devices(audio: &Audio) -> DeviceChoice {

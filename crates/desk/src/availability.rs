@@ -33,6 +33,7 @@ pub enum AgentState {
 /// What the agent can choose (the rest follows from calls and timers).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "camelCase")]
+#[cfg_attr(feature = "ipc", derive(ts_rs::TS))]
 pub enum Choice {
     Offline,
     Available,
@@ -101,6 +102,8 @@ pub struct Transition {
 pub struct AvailabilityConfig {
     pub wrap_up: WrapUpPolicy,
     pub reasons: Vec<String>,
+    /// The codes an agent files a call under after it ("Resolved", "Escalated").
+    pub dispositions: Vec<String>,
     /// The state saved at the last run (`None`: Offline).
     pub start: Option<AgentState>,
     /// Where each change is saved for the next run (none for a headless agent).
@@ -113,6 +116,9 @@ impl Default for AvailabilityConfig {
         Self {
             wrap_up: WrapUpPolicy::default(),
             reasons: ["Break", "Lunch", "Meeting", "Training"]
+                .map(String::from)
+                .to_vec(),
+            dispositions: ["Resolved", "Follow-up needed", "Escalated", "Wrong number"]
                 .map(String::from)
                 .to_vec(),
             start: Some(AgentState::Available),

@@ -19,7 +19,7 @@ use switchboard_sip::{AccountConfig, CallId, EndReason, SipAgent, SipEvent};
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use crate::availability::AvailabilityConfig;
-use crate::availability::{Availability, Choice, Transition};
+use crate::availability::{AgentState, Availability, Choice, Transition};
 use crate::availability_file;
 use crate::call::Call;
 use crate::devices::{self, DeviceChoice, Ringing};
@@ -27,7 +27,12 @@ use crate::error::DeskError;
 use crate::escalation::Consult;
 use crate::event::EngineEvent;
 use crate::practice::PracticeLine;
+pub use crate::records::RecordsConfig;
+use crate::screen_pop::LookupResult;
 use crate::snapshot::{CallDirection, CallPhase, RegistrationView, Snapshot};
+use crate::snapshot::{CallView, PolicyView};
+use crate::store::worker::StoreWorker;
+use crate::store::HistoryEntry;
 
 pub struct EngineConfig {
     pub account: AccountConfig,
@@ -47,8 +52,10 @@ pub struct EngineConfig {
     pub ringing: Ringing,
     /// Echo cancellation, noise suppression and gain control on the microphone.
     pub voice: VoiceConfig,
-    /// The agent's states: not-ready reasons, wrap-up, and where to start.
+    /// The agent's states: not-ready reasons, wrap-up, dispositions, and where to start.
     pub availability: AvailabilityConfig,
+    /// Customer records and call history.
+    pub records: RecordsConfig,
 }
 
 fn state_event(change: Transition) -> EngineEvent {
@@ -61,7 +68,7 @@ fn state_event(change: Transition) -> EngineEvent {
 }
 
 /// Wall-clock milliseconds, what agent states are reported in.
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
@@ -85,8 +92,10 @@ pub(crate) enum Command {
     UseDevices(DeviceChoice),
     /// The agent chose a state (Available, Not ready with a reason, Offline).
     ChooseState(Choice),
-    /// The wrap-up's disposition was given.
+    /// The wrap-up's disposition was given (a headless agent, which keeps no codes).
     Disposed,
+    SetNotes(CallId, String),
+    SetDisposition(CallId, String),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -94,6 +103,7 @@ pub(crate) enum Command {
 #[derive(Clone)]
 pub struct Engine {
     commands: mpsc::UnboundedSender<Command>,
+    store: StoreWorker,
     snapshot: watch::Receiver<Snapshot>,
 }
 
@@ -125,6 +135,12 @@ impl Engine {
             a.start.clone(),
             now_ms(),
         );
+        let store = config.records.open(practice.is_some())?;
+        let policy = PolicyView {
+            not_ready_reasons: a.reasons.clone(),
+            dispositions: a.dispositions.clone(),
+            disposition_required: a.wrap_up.disposition_required,
+        };
         let snapshot = Snapshot {
             registration,
             account: config.account.user.clone(),
@@ -133,6 +149,8 @@ impl Engine {
             chosen_devices: config.devices.clone(),
             agent: availability.state().clone(),
             agent_since_ms: availability.since_ms(),
+            after_call: None,
+            policy,
         };
         // The restored state is told first, before anything the trunk says.
         let restored = availability.take_changes();
@@ -159,7 +177,11 @@ impl Engine {
             line.call_agent_every(agent.local_addr(), &config.account.user);
         }
         let (media_tx, media_rx) = mpsc::unbounded_channel();
+        let (lookups, lookups_rx) = mpsc::unbounded_channel();
         let task = EngineTask {
+            store: store.clone(),
+            lookups,
+            after_call: None,
             commands: commands.clone(),
             consult: None,
             agent,
@@ -173,10 +195,11 @@ impl Engine {
             availability,
             _practice: practice,
         };
-        tokio::spawn(task.run(sip_events, commands_rx, media_rx, device_lists));
+        tokio::spawn(task.run(sip_events, commands_rx, media_rx, device_lists, lookups_rx));
         Ok((
             Self {
                 commands,
+                store,
                 snapshot: snapshot_rx,
             },
             events_rx,
@@ -250,6 +273,21 @@ impl Engine {
         self.send(Command::Disposed)
     }
 
+    /// The agent's notes on a call (live or in wrap-up), as they stand: saved at once.
+    pub fn set_notes(&self, call: CallId, notes: String) -> Result<(), DeskError> {
+        self.send(Command::SetNotes(call, notes))
+    }
+
+    /// The call's disposition, one of the policy's codes.
+    pub fn set_disposition(&self, call: CallId, code: String) -> Result<(), DeskError> {
+        self.send(Command::SetDisposition(call, code))
+    }
+
+    /// The calls whose parties, number, disposition or notes contain `text`, newest first.
+    pub async fn history(&self, text: String) -> Result<Vec<HistoryEntry>, DeskError> {
+        Ok(self.store.ask(move |s| s.history(&text)).await?)
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         self.snapshot.borrow().clone()
     }
@@ -278,7 +316,7 @@ pub(crate) struct EngineTask {
     /// The consultation in progress (customer held, expert called), if any.
     pub(crate) consult: Option<Consult>,
     pub(crate) agent: SipAgent,
-    config: EngineConfig,
+    pub(crate) config: EngineConfig,
     pub(crate) calls: BTreeMap<CallId, Call>,
     events: mpsc::UnboundedSender<EngineEvent>,
     snapshot: watch::Sender<Snapshot>,
@@ -288,7 +326,13 @@ pub(crate) struct EngineTask {
     media_events: mpsc::UnboundedSender<(CallId, MediaEvent)>,
     /// Sounding while an incoming call waits for the agent.
     ringer: Option<Ringer>,
-    availability: Availability,
+    pub(crate) availability: Availability,
+    /// Customer records and history, written off the loop.
+    pub(crate) store: StoreWorker,
+    /// Where finished customer lookups come back.
+    pub(crate) lookups: mpsc::UnboundedSender<LookupResult>,
+    /// The call just ended, on screen through wrap-up.
+    pub(crate) after_call: Option<CallView>,
     _practice: Option<PracticeLine>,
 }
 
@@ -299,6 +343,7 @@ impl EngineTask {
         mut commands: mpsc::UnboundedReceiver<Command>,
         mut media: mpsc::UnboundedReceiver<(CallId, MediaEvent)>,
         mut device_lists: mpsc::UnboundedReceiver<DeviceList>,
+        mut lookups: mpsc::UnboundedReceiver<LookupResult>,
     ) {
         loop {
             let wrap_up = self.wrap_up_left();
@@ -306,6 +351,7 @@ impl EngineTask {
                 _ = tokio::time::sleep(wrap_up) => self.availability.handle_timeout(now_ms()),
                 Some((call, event)) = media.recv() => self.on_media(call, event),
                 Some(devices) = device_lists.recv() => self.on_devices(devices),
+                Some((call, found)) = lookups.recv() => self.on_lookup(call, found),
                 event = sip.recv() => match event {
                     Some(event) => self.on_sip(event).await,
                     None => break,
@@ -337,6 +383,7 @@ impl EngineTask {
         self.ring_while_a_call_waits();
         self.snapshot.send_modify(|s| {
             s.calls = self.calls.values().map(|c| c.view.clone()).collect();
+            s.after_call.clone_from(&self.after_call);
         });
         for event in self.pending.drain(..) {
             let _ = self.events.send(event);
@@ -403,10 +450,14 @@ impl EngineTask {
                 } else {
                     reason
                 };
-                if ended.view.connected_at_ms.is_some() {
+                let stats = ended.media.map(MediaSession::stop);
+                let connected = ended.view.connected_at_ms.is_some();
+                self.record_ended(ended.view, &reason, stats);
+                if connected {
                     self.availability.call_ended(now_ms());
+                    self.after_call_disposed();
                 }
-                let stats = ended.media.map(MediaSession::stop).unwrap_or_default();
+                let stats = stats.unwrap_or_default();
                 self.emit(EngineEvent::Ended {
                     call: call.clone(),
                     reason,
@@ -478,6 +529,7 @@ impl EngineTask {
         });
         let mut new = Call::inbound(call.clone(), caller, display_name, offer);
         new.replaces = replaces.clone();
+        self.record_offered(&mut new);
         self.calls.insert(call.clone(), new);
         if let Some(old) = &replaces {
             self.take_over(old, &call);
@@ -602,6 +654,8 @@ impl EngineTask {
                 self.availability.disposed();
                 Ok(())
             }
+            Command::SetNotes(call, notes) => self.set_notes(&call, notes),
+            Command::SetDisposition(call, code) => self.set_disposition(&call, code),
             Command::Shutdown(_) => Ok(()),
         };
         if let Err(e) = result {
@@ -624,6 +678,9 @@ impl EngineTask {
         let changes = self.availability.take_changes();
         if changes.is_empty() {
             return;
+        }
+        if !matches!(self.availability.state(), AgentState::WrapUp { .. }) {
+            self.after_call = None;
         }
         let (state, since) = (
             self.availability.state().clone(),
@@ -708,6 +765,7 @@ impl EngineTask {
             Ok(media) => {
                 call.connect(media, SystemTime::now());
                 self.availability.call_started(now_ms());
+                self.record_answered(id);
                 self.emit(EngineEvent::Answered { call: id.clone() });
             }
             Err(e) => {
@@ -728,10 +786,9 @@ impl EngineTask {
         let mut sdp = LocalSdp::secured(socket.rtp_addr()?, self.config.srtp)?;
         let offer = sdp.offer(Direction::SendRecv);
         let id = self.agent.call(target, &offer)?;
-        self.calls.insert(
-            id.clone(),
-            Call::outbound(id.clone(), target.to_owned(), socket, sdp),
-        );
+        let mut call = Call::outbound(id.clone(), target.to_owned(), socket, sdp);
+        self.record_offered(&mut call);
+        self.calls.insert(id.clone(), call);
         Ok(id)
     }
 
@@ -798,6 +855,7 @@ impl EngineTask {
                     call.connected(SystemTime::now());
                 }
                 self.availability.call_started(now_ms());
+                self.record_answered(id);
                 self.emit(EngineEvent::Answered { call: id.clone() });
             }
             Err(e) => {

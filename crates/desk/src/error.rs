@@ -7,6 +7,8 @@ pub enum DeskError {
     Media(#[from] switchboard_media::MediaError),
     #[error("socket: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     #[error("{0}")]
     Command(String),
     #[error("no such call")]

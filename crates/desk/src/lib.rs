@@ -10,14 +10,18 @@ pub mod error;
 mod escalation;
 pub mod event;
 mod mid_call;
+pub mod phone;
 pub mod practice;
+pub mod records;
+pub mod screen_pop;
 pub mod settings;
 pub mod snapshot;
+pub mod store;
 mod toml_file;
 
 pub use availability::{AgentState, Cause as StateCause, Choice as StateChoice, WrapUpPolicy};
 pub use devices::{DeviceChoice, Ringing};
-pub use engine::{AvailabilityConfig, Engine, EngineConfig};
+pub use engine::{AvailabilityConfig, Engine, EngineConfig, RecordsConfig};
 
 /// Log filter directives for libraries that say too much: rsipstack logs every datagram at
 /// info, and the PulseAudio client calls its own orderly disconnect an error.

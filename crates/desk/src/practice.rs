@@ -25,6 +25,8 @@ const BETWEEN_CALLS: Duration = Duration::from_secs(12);
 /// A practice customer gives up ringing after this, and hangs up a call after this long.
 const RING_FOR: Duration = Duration::from_secs(45);
 const TALK_FOR: Duration = Duration::from_secs(60);
+/// The practice customer's number: a fictional one (555-01xx), seeded in the customer store.
+pub const PRACTICE_NUMBER: &str = "+14155550142";
 
 pub struct PracticeLine {
     agent: Arc<SipAgent>,
@@ -34,7 +36,7 @@ pub struct PracticeLine {
 
 impl PracticeLine {
     pub async fn start() -> Result<Self, DeskError> {
-        let mut account = AccountConfig::new("practice-customer");
+        let mut account = AccountConfig::new(PRACTICE_NUMBER);
         account.display_name = Some("Dana Whitfield (practice)".into());
         let (agent, events) = SipAgent::start(account).await?;
         Ok(Self {

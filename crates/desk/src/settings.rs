@@ -12,6 +12,8 @@ pub use switchboard_sip::locate::parse_dns_server;
 use switchboard_sip::{AccountConfig, Password, TrunkUri};
 
 use crate::availability::{AgentState, AvailabilityConfig, Choice, WrapUpPolicy};
+use crate::phone::NumberPlan;
+use crate::records::RecordsConfig;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {reason}")]
@@ -26,6 +28,8 @@ pub struct Settings {
     pub trunk: Option<TrunkSettings>,
     #[serde(default)]
     pub agent: AgentSettings,
+    #[serde(default)]
+    pub customers: CustomerSettings,
     /// The microphone's processing: `echo_cancellation`, `noise_suppression`, `gain_control`.
     #[serde(default)]
     pub voice: VoiceConfig,
@@ -45,6 +49,43 @@ pub struct AgentSettings {
     pub after_wrap_up: AfterWrapUp,
     /// Wrap-up cannot end without a disposition.
     pub disposition_required: bool,
+    /// The codes a call is filed under after it.
+    pub dispositions: Vec<String>,
+}
+
+/// How callers are matched to customer records.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CustomerSettings {
+    /// The country calling code of numbers that arrive without one ("1", "44", "86").
+    pub country_code: String,
+}
+
+impl Default for CustomerSettings {
+    fn default() -> Self {
+        Self {
+            country_code: "1".into(),
+        }
+    }
+}
+
+impl CustomerSettings {
+    /// The records' configuration, in the store at `store`.
+    pub fn records(&self, store: Option<PathBuf>) -> Result<RecordsConfig, String> {
+        let valid = (1..=3).contains(&self.country_code.len())
+            && self.country_code.bytes().all(|b| b.is_ascii_digit())
+            && !self.country_code.starts_with('0');
+        if !valid {
+            return Err(format!(
+                "customers.country_code {:?} is not a country calling code (1 to 3 digits)",
+                self.country_code
+            ));
+        }
+        Ok(RecordsConfig {
+            store,
+            number_plan: NumberPlan::for_country(&self.country_code),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -64,6 +105,7 @@ impl Default for AgentSettings {
             wrap_up_secs: defaults.wrap_up.duration.map_or(0, |d| d.as_secs()),
             after_wrap_up: AfterWrapUp::Available,
             disposition_required: false,
+            dispositions: defaults.dispositions,
         }
     }
 }
@@ -84,6 +126,7 @@ impl AgentSettings {
                 disposition_required: self.disposition_required,
             },
             reasons: self.not_ready_reasons.clone(),
+            dispositions: self.dispositions.clone(),
             start: saved,
             state_file: None,
         }
@@ -227,10 +270,33 @@ mod tests {
             }
         );
         assert!(config.wrap_up.disposition_required);
+        assert_eq!(config.dispositions.len(), 4, "the usual codes by default");
+        let codes: Settings =
+            toml::from_str("[agent]\ndispositions = [\"Sale\", \"No sale\"]\n").expect("valid");
+        assert_eq!(
+            codes.agent.availability(None).dispositions,
+            ["Sale", "No sale"]
+        );
         let defaults = Settings::default().agent.availability(None);
         assert_eq!(defaults.wrap_up.duration, Some(Duration::from_secs(30)));
         assert_eq!(defaults.wrap_up.then, Choice::Available);
         assert!(toml::from_str::<Settings>("[agent]\nafter_wrap_up = \"lunch\"\n").is_err());
+    }
+
+    #[test]
+    fn the_customers_country_code_sets_how_national_numbers_are_read() {
+        let uk: Settings = toml::from_str("[customers]\ncountry_code = \"44\"\n").expect("valid");
+        let records = uk.customers.records(None).expect("valid code");
+        assert_eq!(
+            records.number_plan.e164("020 7946 0123").as_deref(),
+            Some("+442079460123")
+        );
+        for bad in ["0", "1234", "+1", "x"] {
+            let s: Settings =
+                toml::from_str(&format!("[customers]\ncountry_code = {bad:?}\n")).expect("parses");
+            let err = s.customers.records(None).expect_err("refused");
+            assert!(err.contains("country_code"), "{err}");
+        }
     }
 
     #[test]

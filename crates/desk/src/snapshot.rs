@@ -7,6 +7,7 @@ use switchboard_sip::CallId;
 
 use crate::availability::AgentState;
 use crate::devices::DeviceChoice;
+use crate::screen_pop::CustomerLookup;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ipc", derive(ts_rs::TS))]
@@ -74,6 +75,16 @@ pub struct CallView {
     pub conference: bool,
     /// The media's quality so far (loss, jitter, round trip, MOS), renewed every 2 s.
     pub quality: Option<MediaStats>,
+    /// Wall-clock ms when the call was offered to us (or dialled).
+    #[cfg_attr(feature = "ipc", ts(type = "number"))]
+    pub offered_at_ms: u64,
+    /// The other party's number in E.164, when it is one.
+    pub phone: Option<String>,
+    /// The screen pop.
+    pub customer: CustomerLookup,
+    /// The agent's notes on the call, as last saved.
+    pub notes: String,
+    pub disposition: Option<String>,
 }
 
 impl CallView {
@@ -83,6 +94,7 @@ impl CallView {
         phase: CallPhase,
         remote: String,
         display_name: Option<String>,
+        offered_at_ms: u64,
     ) -> Self {
         Self {
             id,
@@ -97,6 +109,11 @@ impl CallView {
             consult_for: None,
             conference: false,
             quality: None,
+            offered_at_ms,
+            phone: None,
+            customer: CustomerLookup::NotANumber,
+            notes: String::new(),
+            disposition: None,
         }
     }
 }
@@ -124,4 +141,18 @@ pub struct Snapshot {
     pub agent: AgentState,
     #[cfg_attr(feature = "ipc", ts(type = "number"))]
     pub agent_since_ms: u64,
+    /// The call just ended, kept through wrap-up for its notes and disposition.
+    pub after_call: Option<CallView>,
+    /// What the organization's policy offers the agent.
+    pub policy: PolicyView,
+}
+
+/// The agent-state and after-call choices the policy gives.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ipc", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyView {
+    pub not_ready_reasons: Vec<String>,
+    pub dispositions: Vec<String>,
+    pub disposition_required: bool,
 }

@@ -72,6 +72,7 @@ async fn engine_registers_answers_and_reports_the_call() {
         ringing: Ringing::Silent,
         voice: VoiceConfig::default(),
         availability: switchboard_desk::AvailabilityConfig::default(),
+        records: Default::default(),
     })
     .await
     .expect("engine starts");
@@ -159,6 +160,7 @@ async fn unreachable_registrar_is_reported_clearly_and_probed_until_it_answers()
         ringing: Ringing::Silent,
         voice: VoiceConfig::default(),
         availability: switchboard_desk::AvailabilityConfig::default(),
+        records: Default::default(),
     })
     .await
     .expect("engine starts");
@@ -219,6 +221,7 @@ async fn practice_line_calls_the_agent_with_recorded_speech() {
         ringing: Ringing::Silent,
         voice: VoiceConfig::default(),
         availability: switchboard_desk::AvailabilityConfig::default(),
+        records: Default::default(),
     })
     .await
     .expect("engine starts");

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rsipstack::dialog::dialog::{Dialog, DialogState};
 use rsipstack::sip::prelude::HeadersExt;
-use rsipstack::sip::{Method, Request, StatusCode};
+use rsipstack::sip::{Header, Method, Request, StatusCode};
 use rsipstack::transaction::key::TransactionRole;
 use rsipstack::transaction::Transaction;
 use rsipstack::transport::SipConnection;
@@ -98,6 +98,16 @@ async fn accept_invite(shared: &Arc<Shared>, mut tx: Transaction) -> Result<(), 
     else {
         return Ok(tx.reply(StatusCode::BadRequest).await?);
     };
+    // The dialog keeps the caller's From for the To of our re-INVITEs and BYE: give it a form
+    // the stack reads back correctly (the name is already taken, as sent, for the agent).
+    let raw_from = tx.original.from_header().ok().map(|f| f.value().to_owned());
+    if let Some(clean) = raw_from.as_deref().and_then(name_addr::for_stack) {
+        for header in tx.original.headers.iter_mut() {
+            if matches!(header, Header::From(_)) {
+                *header = Header::From(clean.clone().into());
+            }
+        }
+    }
     let replaces = match replaced_call(shared, &tx.original) {
         Ok(replaces) => replaces,
         Err(status) => {

@@ -37,6 +37,24 @@ pub fn parse(value: &str) -> Option<NameAddr> {
     })
 }
 
+/// The header value as the stack can carry it through a dialog: without its display name when
+/// that name holds `<`, `>`, `"` or `\`, which the stack's typed parser misreads (and would
+/// then write back into our in-dialog requests' To as a malformed header that proxies drop).
+/// `None` when the value is fine as it is, or is not a name-addr at all.
+///
+/// Dropping the name is allowed: From and To compare by URI and parameters, never by display
+/// name (RFC 3261 §19.1.4, §20.20).
+pub fn for_stack(value: &str) -> Option<String> {
+    let rest = value.trim().strip_prefix('"')?;
+    let (name, after) = quoted(rest)?;
+    if !name.contains(['<', '>', '"', '\\']) {
+        return None;
+    }
+    let after = after.trim_start();
+    bracketed(after)?;
+    Some(after.to_owned())
+}
+
 /// The content of a quoted string (after its opening quote) and what follows its closing one.
 fn quoted(s: &str) -> Option<(String, &str)> {
     let mut name = String::new();
@@ -84,6 +102,21 @@ mod tests {
             parse(r#""Say \"hi\" \\ bye" <sip:a@b>"#),
             na(Some(r#"Say "hi" \ bye"#), "sip:a@b")
         );
+    }
+
+    #[test]
+    fn names_the_stack_would_misread_are_dropped_for_the_dialog() {
+        assert_eq!(
+            for_stack(r#""<img src=x onerror=alert(1)>" <sip:c@127.0.0.1>;tag=1"#).as_deref(),
+            Some("<sip:c@127.0.0.1>;tag=1")
+        );
+        assert_eq!(
+            for_stack(r#""Say \"hi\"" <sip:a@b>;tag=2"#).as_deref(),
+            Some("<sip:a@b>;tag=2")
+        );
+        assert_eq!(for_stack(r#""Dana Whitfield" <sip:a@b>;tag=3"#), None);
+        assert_eq!(for_stack("Dana <sip:a@b>;tag=3"), None);
+        assert_eq!(for_stack(r#""<x>" garbage"#), None);
     }
 
     #[test]

@@ -86,6 +86,27 @@ impl Session {
         assert!(reply["value"].is_null(), "click failed: {reply}");
     }
 
+    /// Types `text` into the element, key by key, as the agent would.
+    pub fn send_keys(&self, element: &str, text: &str) {
+        let reply = self.call(
+            "POST",
+            &format!("/element/{element}/value"),
+            Some(&json!({"text": text})),
+        );
+        assert!(reply["value"].is_null(), "typing failed: {reply}");
+    }
+
+    /// Picks `value` in the `<select>` matching `css` and fires its change event (WebKit's
+    /// driver cannot click native menus).
+    pub fn select(&self, css: &str, value: &str) {
+        let picked = self.script(&format!(
+            "const s = document.querySelector({css:?}); \
+             if (!s || !Array.from(s.options).some(o => o.value === {value:?})) return false; \
+             s.value = {value:?}; s.dispatchEvent(new Event('change', {{ bubbles: true }})); return true"
+        ));
+        assert_eq!(picked, Value::Bool(true), "{css} has no option {value:?}");
+    }
+
     /// Whether any element matches the selector now.
     pub fn exists(&self, css: &str) -> bool {
         let reply = self.call(

@@ -102,6 +102,8 @@ export type AgentState = { "state": "offline" } | { "state": "available" } | { "
 
 export type Cause = "agent" | "callStarted" | "callsEnded" | "wrapUpTimer" | "restored";
 
+export type Choice = { "state": "offline" } | { "state": "available" } | { "state": "notReady", reason: string, };
+
 export type EngineEvent = { "event": "ready", local: string, practice: boolean, } | { "event": "registered", expires: number, } | { "event": "registration_failed", status: number | null, reason: string, retryIn: number, } | { "event": "incoming", call: CallId, caller: string, displayName: string | null, 
 /**
  * The call this one takes over (the caller was handed to us by that call's other
@@ -114,6 +116,60 @@ export type RegistrationView = { "state": "connecting" } | { "state": "registere
 export type CallDirection = "inbound" | "outbound";
 
 export type CallPhase = "ringing" | "dialing" | "connected";
+
+export type TransferView = { target: string, 
+/**
+ * The status of the transferee's call to the target, as last reported (100, 180, 200...).
+ */
+status: number | null, };
+
+export type CaseView = { id: string, title: string, };
+
+export type Interaction = { atMs: number, direction: string, durationSecs: number | null, disposition: string | null, 
+/**
+ * The start of the notes.
+ */
+summary: string, };
+
+export type CustomerRecord = { 
+/**
+ * E.164.
+ */
+phone: string, name: string, account: string, 
+/**
+ * Service tier ("Gold", "Standard"), as the CRM names it.
+ */
+tier: string, 
+/**
+ * The record in the CRM, opened in the system browser (http and https only).
+ */
+recordUrl: string | null, openCases: Array<CaseView>, 
+/**
+ * The last calls with this number, newest first.
+ */
+lastInteractions: Array<Interaction>, 
+/**
+ * Where the record came from ("local store", or the CRM connector's name).
+ */
+source: string, };
+
+export type CustomerLookup = { "state": "notANumber" } | { "state": "loading" } | { "state": "found", record: CustomerRecord, 
+/**
+ * Wall-clock ms when the record arrived, to measure offer-to-pop.
+ */
+at_ms: number, } | { "state": "unknown" } | { "state": "failed", reason: string, };
+
+export type PolicyView = { notReadyReasons: Array<string>, dispositions: Array<string>, dispositionRequired: boolean, };
+
+export type HistoryEntry = { id: string, direction: string, remote: string, displayName: string | null, phone: string | null, startedMs: number, answeredMs: number | null, endedMs: number | null, 
+/**
+ * How it ended ("remoteHangup", "cancelled", ...).
+ */
+endReason: string | null, disposition: string | null, notes: string, 
+/**
+ * The listener's estimated MOS over the call.
+ */
+mos: number | null, };
 
 export type CallView = { id: CallId, direction: CallDirection, phase: CallPhase, 
 /**
@@ -151,7 +207,23 @@ conference: boolean,
 /**
  * The media's quality so far (loss, jitter, round trip, MOS), renewed every 2 s.
  */
-quality: MediaStats | null, };
+quality: MediaStats | null, 
+/**
+ * Wall-clock ms when the call was offered to us (or dialled).
+ */
+offeredAtMs: number, 
+/**
+ * The other party's number in E.164, when it is one.
+ */
+phone: string | null, 
+/**
+ * The screen pop.
+ */
+customer: CustomerLookup, 
+/**
+ * The agent's notes on the call, as last saved.
+ */
+notes: string, disposition: string | null, };
 
 export type Snapshot = { registration: RegistrationView, account: string, calls: Array<CallView>, 
 /**
@@ -161,4 +233,12 @@ devices: DeviceList, chosenDevices: DeviceChoice,
 /**
  * The agent's state, and since when (wall-clock ms).
  */
-agent: AgentState, agentSinceMs: number, };
+agent: AgentState, agentSinceMs: number, 
+/**
+ * The call just ended, kept through wrap-up for its notes and disposition.
+ */
+afterCall: CallView | null, 
+/**
+ * What the organization's policy offers the agent.
+ */
+policy: PolicyView, };

@@ -2,11 +2,18 @@
 // ./bindings.ts, which the Rust side generates.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { CallId, DeviceChoice, EngineEvent, Snapshot } from "./bindings";
+import type { CallId, Choice, DeviceChoice, EngineEvent, HistoryEntry, Snapshot } from "./bindings";
 
 export const snapshot = (): Promise<Snapshot> => invoke<Snapshot>("snapshot");
 export const answerCall = (call: CallId): Promise<void> => invoke("answer_call", { call });
 export const hangupCall = (call: CallId): Promise<void> => invoke("hangup_call", { call });
+export const holdCall = (call: CallId): Promise<void> => invoke("hold_call", { call });
+export const resumeCall = (call: CallId): Promise<void> => invoke("resume_call", { call });
+export const chooseState = (choice: Choice): Promise<void> => invoke("choose_state", { choice });
+export const setNotes = (call: CallId, notes: string): Promise<void> => invoke("set_notes", { call, notes });
+export const setDisposition = (call: CallId, code: string): Promise<void> =>
+  invoke("set_disposition", { call, code });
+export const history = (search: string): Promise<HistoryEntry[]> => invoke<HistoryEntry[]>("history", { search });
 export const chooseDevices = (choice: DeviceChoice): Promise<void> => invoke("choose_devices", { choice });
 
 export const onSnapshot = (f: (s: Snapshot) => void): Promise<UnlistenFn> =>

@@ -2,6 +2,14 @@ import { describe, expect, it } from "vitest";
 import {
   callTimer,
   callerName,
+  choiceOf,
+  errorText,
+  interactionLine,
+  partyLine,
+  stateLabel,
+  stateOptions,
+  stateValue,
+  wrapUpLeft,
   deviceName,
   deviceNotice,
   deviceOptions,
@@ -101,5 +109,61 @@ describe("deviceNotice", () => {
       "Speaker: your choice is not connected, using Built-in Audio",
     );
     expect(deviceNotice("input", "USB Headset", true)).toBe("Microphone: back on USB Headset");
+  });
+});
+
+describe("agent state menu", () => {
+  const policy = { notReadyReasons: ["Break", "Lunch: long"], dispositions: [], dispositionRequired: false };
+  it("offers available, each policy reason, and offline", () => {
+    expect(stateOptions(policy).map((o) => o.label)).toEqual([
+      "Available",
+      "Not ready: Break",
+      "Not ready: Lunch: long",
+      "Offline",
+    ]);
+  });
+  it("turns every option back into the choice it names, reasons with colons too", () => {
+    for (const option of stateOptions(policy)) {
+      const choice = choiceOf(option.value);
+      expect(choice).not.toBeNull();
+      expect(stateValue(choice!)).toBe(option.value);
+    }
+    expect(choiceOf("notReady:Lunch: long")).toEqual({ state: "notReady", reason: "Lunch: long" });
+    expect(choiceOf("onCall")).toBeNull();
+    expect(stateValue({ state: "onCall" })).toBe("");
+  });
+  it("labels every state", () => {
+    expect(stateLabel({ state: "notReady", reason: "Break" })).toBe("Not ready: Break");
+    expect(stateLabel({ state: "wrapUp", endsAtMs: null })).toBe("Wrap-up");
+  });
+  it("counts a timed wrap-up down, and says nothing for an open one", () => {
+    expect(wrapUpLeft({ state: "wrapUp", endsAtMs: 30_000 }, 7_000)).toBe("0:23 left");
+    expect(wrapUpLeft({ state: "wrapUp", endsAtMs: 30_000 }, 31_000)).toBe("0:00 left");
+    expect(wrapUpLeft({ state: "wrapUp", endsAtMs: null }, 7_000)).toBe("");
+    expect(wrapUpLeft({ state: "available" }, 7_000)).toBe("");
+  });
+});
+
+describe("errorText", () => {
+  it("reads the engine's message from a command error, and anything else as text", () => {
+    expect(errorText({ code: "engine", message: "a disposition is required" })).toBe("a disposition is required");
+    expect(errorText("plain")).toBe("plain");
+    expect(errorText({ message: 42 })).toBe("[object Object]");
+  });
+});
+
+describe("after-call lines", () => {
+  it("names the party by display name and number, or the number alone", () => {
+    expect(partyLine({ displayName: "Sam", remote: "sip:4155550187@t", phone: "+14155550187" })).toBe(
+      "Sam (+14155550187)",
+    );
+    expect(partyLine({ displayName: " ", remote: "sip:agent7@t", phone: null })).toBe("agent7");
+  });
+  it("sums up a past interaction", () => {
+    const at = new Date(2026, 11, 3, 14, 5).getTime();
+    const line = interactionLine({ atMs: at, direction: "inbound", durationSecs: 252, disposition: "Resolved", summary: "" }, "en-GB");
+    expect(line).toBe("3 Dec, 14:05 · inbound · 4:12 · Resolved");
+    const missed = interactionLine({ atMs: at, direction: "inbound", durationSecs: null, disposition: null, summary: "" }, "en-GB");
+    expect(missed.endsWith("inbound · not answered")).toBe(true);
   });
 });

@@ -1,5 +1,15 @@
 // How engine state reads to an agent. Pure functions, unit-tested; components only render.
-import type { AudioDevice, CallView, DeviceList, Direction, RegistrationView } from "../ipc/bindings";
+import type {
+  AgentState,
+  AudioDevice,
+  CallView,
+  Choice,
+  DeviceList,
+  Direction,
+  Interaction,
+  PolicyView,
+  RegistrationView,
+} from "../ipc/bindings";
 
 /** "0:07", "12:04", "1:02:03" for a call connected at `connectedAtMs`. */
 export function callTimer(connectedAtMs: number | null, nowMs: number): string {
@@ -77,4 +87,94 @@ export function deviceName(devices: DeviceList | undefined, direction: Direction
 export function deviceNotice(direction: Direction, device: string, chosen: boolean): string {
   const what = direction === "input" ? "Microphone" : "Speaker";
   return chosen ? `${what}: back on ${device}` : `${what}: your choice is not connected, using ${device}`;
+}
+
+/** The agent's state as the menu and the badge say it. */
+export function stateLabel(agent: AgentState): string {
+  switch (agent.state) {
+    case "offline":
+      return "Offline";
+    case "available":
+      return "Available";
+    case "notReady":
+      return `Not ready: ${agent.reason}`;
+    case "onCall":
+      return "On call";
+    case "wrapUp":
+      return "Wrap-up";
+  }
+}
+
+export function stateTone(agent: AgentState): Tone {
+  switch (agent.state) {
+    case "available":
+      return "ok";
+    case "onCall":
+    case "wrapUp":
+      return "info";
+    case "notReady":
+      return "warn";
+    case "offline":
+      return "bad";
+  }
+}
+
+/** One entry of the state menu; its value names the choice (see `choiceOf`). */
+export type StateOption = { value: string; label: string };
+
+/** The states an agent may choose: Available, each Not ready reason of the policy, Offline. */
+export function stateOptions(policy: PolicyView): StateOption[] {
+  return [
+    { value: "available", label: "Available" },
+    ...policy.notReadyReasons.map((r) => ({ value: `notReady:${r}`, label: `Not ready: ${r}` })),
+    { value: "offline", label: "Offline" },
+  ];
+}
+
+/** The menu value for the agent's state; on call and wrap-up have none (they are not chosen). */
+export function stateValue(agent: AgentState): string {
+  switch (agent.state) {
+    case "available":
+    case "offline":
+      return agent.state;
+    case "notReady":
+      return `notReady:${agent.reason}`;
+    default:
+      return "";
+  }
+}
+
+export function choiceOf(value: string): Choice | null {
+  if (value === "available" || value === "offline") return { state: value };
+  if (value.startsWith("notReady:")) return { state: "notReady", reason: value.slice("notReady:".length) };
+  return null;
+}
+
+/** "0:23 left" in a timed wrap-up, or "" when it lasts until the agent leaves it. */
+export function wrapUpLeft(agent: AgentState, nowMs: number): string {
+  if (agent.state !== "wrapUp" || agent.endsAtMs === null) return "";
+  return `${callTimer(nowMs, agent.endsAtMs)} left`;
+}
+
+/** What an IPC failure says: the engine's message, whatever shape it came in. */
+export function errorText(e: unknown): string {
+  if (typeof e === "object" && e !== null && "message" in e && typeof e.message === "string") return e.message;
+  return String(e);
+}
+
+/** A past call in the customer panel: "3 Dec, 14:05 · inbound · 4:12 · Resolved". */
+export function interactionLine(i: Interaction, locale?: string): string {
+  const when = new Date(i.atMs).toLocaleString(locale, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  const parts = [when, i.direction];
+  if (i.durationSecs !== null) parts.push(callTimer(0, i.durationSecs * 1000));
+  else parts.push("not answered");
+  if (i.disposition) parts.push(i.disposition);
+  return parts.join(" · ");
+}
+
+/** The party of a call for the after-call screen and history: name, then number. */
+export function partyLine(call: Pick<CallView, "displayName" | "remote" | "phone">): string {
+  const name = call.displayName?.trim();
+  const number = call.phone ?? /^sips?:([^@;]+)@/.exec(call.remote)?.[1] ?? call.remote;
+  return name ? `${name} (${number})` : number;
 }
