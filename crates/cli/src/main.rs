@@ -129,6 +129,7 @@ fn import_customers(
 ) -> anyhow::Result<()> {
     let settings = switchboard_desk::settings::CustomerSettings {
         country_code: country_code.to_owned(),
+        crm: None,
     };
     let plan = settings
         .records(None)

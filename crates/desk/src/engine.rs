@@ -28,7 +28,7 @@ use crate::escalation::Consult;
 use crate::event::EngineEvent;
 use crate::practice::PracticeLine;
 pub use crate::records::RecordsConfig;
-use crate::screen_pop::LookupResult;
+use crate::screen_pop::{LookupResult, ScreenPop};
 use crate::snapshot::{CallDirection, CallPhase, RegistrationView, Snapshot};
 use crate::snapshot::{CallView, PolicyView};
 use crate::store::worker::StoreWorker;
@@ -179,8 +179,12 @@ impl Engine {
         let (media_tx, media_rx) = mpsc::unbounded_channel();
         let (lookups, lookups_rx) = mpsc::unbounded_channel();
         let task = EngineTask {
+            screen_pop: ScreenPop {
+                store: store.clone(),
+                crm: config.records.connector(),
+                done: lookups,
+            },
             store: store.clone(),
-            lookups,
             after_call: None,
             commands: commands.clone(),
             consult: None,
@@ -329,8 +333,8 @@ pub(crate) struct EngineTask {
     pub(crate) availability: Availability,
     /// Customer records and history, written off the loop.
     pub(crate) store: StoreWorker,
-    /// Where finished customer lookups come back.
-    pub(crate) lookups: mpsc::UnboundedSender<LookupResult>,
+    /// Looks callers up (store or CRM); answers come back on the loop's lookups channel.
+    pub(crate) screen_pop: ScreenPop,
     /// The call just ended, on screen through wrap-up.
     pub(crate) after_call: Option<CallView>,
     _practice: Option<PracticeLine>,

@@ -4,6 +4,8 @@
 pub mod availability;
 pub mod availability_file;
 pub mod call;
+pub mod crm;
+mod crm_settings;
 pub mod devices;
 pub mod engine;
 pub mod error;

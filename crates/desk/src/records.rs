@@ -8,10 +8,12 @@ use switchboard_media::MediaStats;
 use switchboard_sip::{CallId, EndReason};
 
 use crate::call::Call;
+use crate::crm::CrmConfig;
+use crate::crm::CrmConnector;
 use crate::engine::{now_ms, EngineTask};
 use crate::error::DeskError;
 use crate::phone::NumberPlan;
-use crate::screen_pop::{self, CustomerLookup};
+use crate::screen_pop::CustomerLookup;
 use crate::snapshot::{CallDirection, CallView};
 use crate::store::worker::{logged, StoreWorker};
 use crate::store::{CallRecord, Store};
@@ -26,6 +28,8 @@ pub struct RecordsConfig {
     /// The SQLite file; `None` keeps them in memory for the engine's life (tests, demos).
     pub store: Option<PathBuf>,
     pub number_plan: NumberPlan,
+    /// Look callers up in this CRM instead of the embedded store.
+    pub crm: Option<CrmConfig>,
 }
 
 impl RecordsConfig {
@@ -48,6 +52,15 @@ impl RecordsConfig {
         }
         Ok(StoreWorker::start(store))
     }
+
+    /// The CRM connector, if one is configured; one that cannot be built is reported, and the
+    /// calls ring without records rather than not at all.
+    pub fn connector(&self) -> Option<CrmConnector> {
+        let config = self.crm.clone()?;
+        CrmConnector::new(config)
+            .inspect_err(|e| tracing::error!("customer records: {e}"))
+            .ok()
+    }
 }
 
 impl EngineTask {
@@ -57,12 +70,7 @@ impl EngineTask {
         view.phone = self.config.records.number_plan.e164(&view.remote);
         if let Some(phone) = &view.phone {
             view.customer = CustomerLookup::Loading;
-            screen_pop::look_up(
-                &self.store,
-                view.id.clone(),
-                phone.clone(),
-                self.lookups.clone(),
-            );
+            self.screen_pop.look_up(view.id.clone(), phone.clone());
         }
         let record = CallRecord {
             id: view.id.0.clone(),

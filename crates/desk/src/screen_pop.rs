@@ -4,8 +4,9 @@
 
 use serde::Serialize;
 
+use crate::crm::{CrmAnswer, CrmConnector};
 use crate::store::worker::StoreWorker;
-use crate::store::CustomerRecord;
+use crate::store::{CustomerRecord, Store};
 use switchboard_sip::CallId;
 use tokio::sync::mpsc;
 
@@ -33,24 +34,63 @@ pub enum CustomerLookup {
 /// A finished lookup, for the engine's loop.
 pub type LookupResult = (CallId, CustomerLookup);
 
-/// Starts the lookup of `phone` for `call` in the embedded store; the answer goes to `done`.
-pub fn look_up(
-    store: &StoreWorker,
-    call: CallId,
-    phone: String,
-    done: mpsc::UnboundedSender<LookupResult>,
-) {
-    store.run(move |store| {
-        let found = match store.customer(&phone) {
-            Ok(Some(record)) => CustomerLookup::Found {
-                record,
-                at_ms: crate::engine::now_ms(),
-            },
-            Ok(None) => CustomerLookup::Unknown,
-            Err(e) => CustomerLookup::Failed {
-                reason: e.to_string(),
-            },
-        };
-        let _ = done.send((call, found));
-    });
+/// Where callers are looked up: the CRM when one is configured, else the embedded store (which
+/// gives the last calls with the number either way).
+#[derive(Clone)]
+pub struct ScreenPop {
+    pub store: StoreWorker,
+    pub crm: Option<CrmConnector>,
+    pub done: mpsc::UnboundedSender<LookupResult>,
+}
+
+impl ScreenPop {
+    /// Starts the lookup of `phone` for `call`; the answer goes to `done` when it comes.
+    pub fn look_up(&self, call: CallId, phone: String) {
+        let done = self.done.clone();
+        match self.crm.clone() {
+            None => self.store.run(move |store| {
+                let _ = done.send((call, from_store(store, &phone)));
+            }),
+            Some(crm) => {
+                let store = self.store.clone();
+                tokio::spawn(async move {
+                    let found = from_crm(&crm, &store, phone).await;
+                    let _ = done.send((call, found));
+                });
+            }
+        }
+    }
+}
+
+fn from_store(store: &mut Store, phone: &str) -> CustomerLookup {
+    match store.customer(phone) {
+        Ok(Some(record)) => found(record),
+        Ok(None) => CustomerLookup::Unknown,
+        Err(e) => CustomerLookup::Failed {
+            reason: e.to_string(),
+        },
+    }
+}
+
+async fn from_crm(crm: &CrmConnector, store: &StoreWorker, phone: String) -> CustomerLookup {
+    match crm.look_up(&phone).await {
+        Ok(CrmAnswer::Found(mut record)) => {
+            record.last_interactions = store
+                .ask(move |s| s.interactions(&phone))
+                .await
+                .unwrap_or_default();
+            found(record)
+        }
+        Ok(CrmAnswer::Unknown) => CustomerLookup::Unknown,
+        Err(e) => CustomerLookup::Failed {
+            reason: e.to_string(),
+        },
+    }
+}
+
+fn found(record: CustomerRecord) -> CustomerLookup {
+    CustomerLookup::Found {
+        record,
+        at_ms: crate::engine::now_ms(),
+    }
 }

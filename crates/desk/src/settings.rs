@@ -12,6 +12,7 @@ pub use switchboard_sip::locate::parse_dns_server;
 use switchboard_sip::{AccountConfig, Password, TrunkUri};
 
 use crate::availability::{AgentState, AvailabilityConfig, Choice, WrapUpPolicy};
+pub use crate::crm_settings::CrmSettings;
 use crate::phone::NumberPlan;
 use crate::records::RecordsConfig;
 
@@ -59,18 +60,22 @@ pub struct AgentSettings {
 pub struct CustomerSettings {
     /// The country calling code of numbers that arrive without one ("1", "44", "86").
     pub country_code: String,
+    /// The HTTP connector to a CRM; without it records come from the embedded store.
+    pub crm: Option<CrmSettings>,
 }
 
 impl Default for CustomerSettings {
     fn default() -> Self {
         Self {
             country_code: "1".into(),
+            crm: None,
         }
     }
 }
 
 impl CustomerSettings {
-    /// The records' configuration, in the store at `store`.
+    /// The records' configuration, in the store at `store`; the CRM's secret headers are read
+    /// from the process environment.
     pub fn records(&self, store: Option<PathBuf>) -> Result<RecordsConfig, String> {
         let valid = (1..=3).contains(&self.country_code.len())
             && self.country_code.bytes().all(|b| b.is_ascii_digit())
@@ -81,9 +86,15 @@ impl CustomerSettings {
                 self.country_code
             ));
         }
+        let crm = self
+            .crm
+            .as_ref()
+            .map(|c| c.connector(|var| std::env::var(var).ok()))
+            .transpose()?;
         Ok(RecordsConfig {
             store,
             number_plan: NumberPlan::for_country(&self.country_code),
+            crm,
         })
     }
 }

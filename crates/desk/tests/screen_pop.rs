@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use switchboard_desk::crm::{CrmConfig, FieldMap};
 use switchboard_desk::screen_pop::CustomerLookup;
 use switchboard_desk::store::Store;
 use switchboard_desk::{
@@ -14,6 +15,7 @@ use switchboard_desk::{
 };
 use switchboard_testkit::audio;
 use switchboard_testkit::baresip::Baresip;
+use switchboard_testkit::http::{HttpServer, Response};
 use switchboard_testkit::kamailio::Kamailio;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -226,4 +228,145 @@ async fn a_known_caller_pops_their_record_and_the_call_is_filed_with_notes() {
     let reopened = Store::open(&store_path).expect("reopen");
     let saved = reopened.call(&call.0).expect("query").expect("the call");
     assert!(saved.notes.ends_with("Replaced it."), "{saved:?}");
+}
+
+/// The popped record's state for `call`, or `None` while it is still loading.
+fn popped(s: &switchboard_desk::Snapshot, call: &CallId) -> Option<CustomerLookup> {
+    let view = s.calls.iter().find(|c| &c.id == call)?;
+    (view.customer != CustomerLookup::Loading).then(|| view.customer.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crm_record_pops_and_a_slow_or_failing_crm_never_holds_up_ringing() {
+    let out = switchboard_testkit::output::dir("engine_screen_pop_crm");
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = asked.clone();
+    let crm = HttpServer::start(move |request| {
+        assert_eq!(request.target, "/customers/%2B14155550187");
+        let sam = serde_json::json!({"name": "Sam Ortiz", "tier": "Gold", "cases": []});
+        match count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+            0 => Response::json(200, &sam),
+            1 => Response::json(200, &sam).after(Duration::from_millis(800)),
+            _ => Response::json(503, &serde_json::json!({"error": "maintenance"})),
+        }
+    });
+    let kamailio = Kamailio::start(&out, &[("agent1", "pw1"), (CUSTOMER, "pw2")]);
+    let speech = audio::speech(&out, "customer", "Hello, it is Sam again.", 2);
+    let registrar: SocketAddr = ([127, 0, 0, 1], kamailio.port).into();
+    let mut account = AccountConfig::new("agent1");
+    account.trunk =
+        vec![switchboard_desk::TrunkUri::parse(&format!("sip:{registrar}")).expect("uri")];
+    account.password = Password::new("pw1");
+    let records = RecordsConfig {
+        crm: Some(CrmConfig {
+            name: "Acme CRM".into(),
+            url_template: crm.url("/customers/{phone}"),
+            headers: Vec::new(),
+            timeout: Duration::from_secs(2),
+            // Every call asks: the test counts the requests.
+            cache_for: Duration::ZERO,
+            fields: FieldMap::default(),
+            ca_file: None,
+        }),
+        ..Default::default()
+    };
+    let (engine, mut events) = Engine::start(EngineConfig {
+        account,
+        input: AudioInput::File {
+            path: speech.clone(),
+            looping: true,
+        },
+        output: AudioOutput::File(out.join("heard.wav")),
+        auto_answer: false,
+        call_waiting: true,
+        practice: false,
+        srtp: SrtpPolicy::Offer,
+        devices: DeviceChoice::default(),
+        ringing: Ringing::Silent,
+        voice: VoiceConfig::default(),
+        availability: AvailabilityConfig::default(),
+        records,
+    })
+    .await
+    .expect("engine starts");
+    until(&engine, 10, "registered", |s| {
+        matches!(
+            s.registration,
+            switchboard_desk::RegistrationView::Registered { .. }
+        )
+        .then_some(())
+    })
+    .await;
+    let mut customer = Baresip::start(
+        &out.join("customer"),
+        kamailio.port,
+        CUSTOMER,
+        "pw2",
+        &speech,
+    );
+
+    // A CRM that answers at once.
+    customer.dial(&kamailio.user_uri("agent1"));
+    let call = incoming(&mut events).await;
+    let lookup = until(&engine, 5, "the CRM's record", |s| popped(s, &call)).await;
+    let offered = engine.snapshot().calls[0].offered_at_ms;
+    let CustomerLookup::Found { record, at_ms } = lookup else {
+        panic!("expected the CRM's record, got {lookup:?}");
+    };
+    assert_eq!(
+        (record.name.as_str(), record.source.as_str()),
+        ("Sam Ortiz", "Acme CRM")
+    );
+    eprintln!(
+        "screen pop (HTTP connector): record on the call {} ms after the offer",
+        at_ms - offered
+    );
+    engine.hangup(call).expect("decline");
+    customer.wait_event("CALL_CLOSED", Duration::from_secs(10));
+
+    // A slow CRM: the call rings at once, the panel says it is loading, the record follows.
+    customer.dial(&kamailio.user_uri("agent1"));
+    let call = incoming(&mut events).await;
+    let view = engine
+        .snapshot()
+        .calls
+        .into_iter()
+        .find(|c| c.id == call)
+        .expect("ringing");
+    assert_eq!(view.phase, switchboard_desk::snapshot::CallPhase::Ringing);
+    assert_eq!(
+        view.customer,
+        CustomerLookup::Loading,
+        "ringing did not wait for the CRM"
+    );
+    let lookup = until(&engine, 5, "the slow CRM's record", |s| popped(s, &call)).await;
+    let CustomerLookup::Found { at_ms, .. } = lookup else {
+        panic!("expected the record, got {lookup:?}");
+    };
+    assert!(
+        at_ms - view.offered_at_ms >= 800,
+        "{}",
+        at_ms - view.offered_at_ms
+    );
+    engine.hangup(call).expect("decline");
+    customer.wait_event("CALL_CLOSED", Duration::from_secs(10));
+
+    // A failing CRM: the call rings, the panel says why there is no record.
+    customer.dial(&kamailio.user_uri("agent1"));
+    let call = incoming(&mut events).await;
+    let lookup = until(&engine, 5, "the failure", |s| popped(s, &call)).await;
+    assert_eq!(
+        lookup,
+        CustomerLookup::Failed {
+            reason: "the CRM answered 503".into()
+        }
+    );
+    engine
+        .answer(call.clone())
+        .expect("the call is still answered");
+    customer.wait_event("CALL_ESTABLISHED", Duration::from_secs(10));
+    engine.hangup(call).expect("hang up");
+    customer.wait_event("CALL_CLOSED", Duration::from_secs(10));
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 3);
+    engine.shutdown().await;
 }

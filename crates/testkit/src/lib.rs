@@ -7,6 +7,7 @@ pub mod cli_agent;
 pub mod conformance;
 pub mod desktop;
 pub mod dns;
+pub mod http;
 pub mod json_lines;
 pub mod kamailio;
 pub mod net;
