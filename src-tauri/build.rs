@@ -7,6 +7,8 @@ fn main() {
         "hangup_call",
         "hold_call",
         "resume_call",
+        "dial",
+        "send_dtmf",
         "choose_state",
         "set_notes",
         "set_disposition",

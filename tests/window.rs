@@ -335,6 +335,82 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     assert_eq!(filed.notes, NOTES);
     assert_eq!(filed.phone.as_deref(), Some("+14155550187"));
     desktop.screenshot(&out.join("5-available-again.png"));
+
+    // The history has the call, finds it by its notes, and calls the customer back.
+    let toggle_history = app.wait_element("[data-testid=show-history]", Duration::from_secs(2));
+    app.click(&toggle_history);
+    let party = app.wait_text(
+        "[data-testid=history-party]",
+        Duration::from_secs(5),
+        |_| true,
+    );
+    assert!(party.contains("+14155550187"), "{party}");
+    assert_eq!(
+        app.text(&app.wait_element("[data-testid=history-disposition]", Duration::from_secs(2))),
+        "Resolved"
+    );
+    let search = app.wait_element("[data-testid=history-search]", Duration::from_secs(2));
+    app.send_keys(&search, "nothing like this");
+    app.wait_element("[data-testid=history-empty]", Duration::from_secs(5));
+    app.script(
+        "const s = document.querySelector('[data-testid=history-search]'); \
+         s.value = 'evening'; s.dispatchEvent(new Event('input', { bubbles: true })); return true",
+    );
+    app.wait_text("[data-testid=history-notes]", Duration::from_secs(5), |t| {
+        t == NOTES
+    });
+    desktop.screenshot(&out.join("6-history.png"));
+    let back = app.wait_element("[data-testid=call-back]", Duration::from_secs(2));
+    app.click(&back);
+    customer.wait_event("CALL_INCOMING", Duration::from_secs(10));
+    customer.answer();
+    app.wait_text("[data-testid=phase]", Duration::from_secs(10), |t| {
+        t == "Connected"
+    });
+
+    // Keys from the dialpad reach the customer as tones.
+    let toggle_pad = app.wait_element("[data-testid=show-dialpad]", Duration::from_secs(2));
+    app.click(&toggle_pad);
+    for key in ["1", "#"] {
+        let button = app.wait_element(
+            &format!("[data-testid=\"key-{key}\"]"),
+            Duration::from_secs(2),
+        );
+        app.click(&button);
+        let tone = customer.wait_event("CALL_DTMF_START", Duration::from_secs(5));
+        assert_eq!(tone["param"].as_str(), Some(key), "{tone}");
+    }
+    assert_eq!(
+        app.text(&app.wait_element("[data-testid=dtmf-sent]", Duration::from_secs(2))),
+        "1#"
+    );
+    desktop.screenshot(&out.join("7-call-back-dialpad.png"));
+    let hangup = app.wait_element("[data-testid=hangup]", Duration::from_secs(2));
+    app.click(&hangup);
+    customer.wait_event("CALL_CLOSED", Duration::from_secs(10));
+    app.wait_element("[data-testid=wrap-up]", Duration::from_secs(10));
+    app.select("[data-testid=disposition]", "Follow-up needed");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while app.script("return document.querySelector('[data-testid=wrap-up-done]').disabled")
+        != serde_json::Value::Bool(false)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the disposition was not taken"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let done = app.wait_element("[data-testid=wrap-up-done]", Duration::from_secs(2));
+    app.click(&done);
+    app.wait_text(
+        "[data-testid=agent-state-badge]",
+        Duration::from_secs(5),
+        |t| t.starts_with("Available"),
+    );
+    let calls = reader.history("").expect("history");
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[0].direction, "outbound");
+    assert_eq!(calls[0].disposition.as_deref(), Some("Follow-up needed"));
     eprintln!("timer showed {timer}; screenshots in {}", out.display());
     drop(app);
     drop(driver);

@@ -29,3 +29,17 @@ pub fn hold_call(engine: State<'_, Engine>, call: String) -> Result<(), CommandE
 pub fn resume_call(engine: State<'_, Engine>, call: String) -> Result<(), CommandError> {
     Ok(engine.resume(CallId(call))?)
 }
+
+#[tauri::command]
+pub fn dial(engine: State<'_, Engine>, target: String) -> Result<(), CommandError> {
+    Ok(engine.dial(target)?)
+}
+
+#[tauri::command]
+pub fn send_dtmf(
+    engine: State<'_, Engine>,
+    call: String,
+    keys: String,
+) -> Result<(), CommandError> {
+    Ok(engine.dtmf(CallId(call), keys)?)
+}

@@ -13,6 +13,8 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         call::hangup_call,
         call::hold_call,
         call::resume_call,
+        call::dial,
+        call::send_dtmf,
         desk::choose_state,
         desk::set_notes,
         desk::set_disposition,

@@ -9,6 +9,8 @@ export const answerCall = (call: CallId): Promise<void> => invoke("answer_call",
 export const hangupCall = (call: CallId): Promise<void> => invoke("hangup_call", { call });
 export const holdCall = (call: CallId): Promise<void> => invoke("hold_call", { call });
 export const resumeCall = (call: CallId): Promise<void> => invoke("resume_call", { call });
+export const dial = (target: string): Promise<void> => invoke("dial", { target });
+export const sendDtmf = (call: CallId, keys: string): Promise<void> => invoke("send_dtmf", { call, keys });
 export const chooseState = (choice: Choice): Promise<void> => invoke("choose_state", { choice });
 export const setNotes = (call: CallId, notes: string): Promise<void> => invoke("set_notes", { call, notes });
 export const setDisposition = (call: CallId, code: string): Promise<void> =>

@@ -3,6 +3,11 @@ import {
   callTimer,
   callerName,
   choiceOf,
+  dialTarget,
+  excerpt,
+  historyOutcome,
+  historyParty,
+  mosLabel,
   errorText,
   interactionLine,
   partyLine,
@@ -165,5 +170,56 @@ describe("after-call lines", () => {
     expect(line).toBe("3 Dec, 14:05 · inbound · 4:12 · Resolved");
     const missed = interactionLine({ atMs: at, direction: "inbound", durationSecs: null, disposition: null, summary: "" }, "en-GB");
     expect(missed.endsWith("inbound · not answered")).toBe(true);
+  });
+});
+
+describe("dialpad", () => {
+  it("dials numbers with their separators dropped, keys and URIs as typed", () => {
+    expect(dialTarget(" +1 (415) 555-0142 ")).toBe("+14155550142");
+    expect(dialTarget("2001")).toBe("2001");
+    expect(dialTarget("*72#")).toBe("*72#");
+    expect(dialTarget("sip:expert@127.0.0.1")).toBe("sip:expert@127.0.0.1");
+    expect(dialTarget("tel:+14155550142")).toBe("tel:+14155550142");
+  });
+  it("refuses what is neither a number nor a URI", () => {
+    for (const bad of ["", "   ", "call mom", "+", "12a4", "javascript:alert(1)", "sip:", "1+2"]) {
+      expect(dialTarget(bad)).toBeNull();
+    }
+  });
+});
+
+describe("history rows", () => {
+  const entry = {
+    id: "c1",
+    direction: "inbound",
+    remote: "sip:4155550187@trunk",
+    displayName: "Sam",
+    phone: "+14155550187",
+    startedMs: 0,
+    answeredMs: 2_000,
+    endedMs: 254_000,
+    endReason: "remoteHangup",
+    disposition: "Resolved",
+    notes: "",
+    mos: 4.23,
+  };
+  it("says how long a call lasted, or that it was missed", () => {
+    expect(historyOutcome(entry)).toBe("4:12");
+    expect(historyOutcome({ ...entry, answeredMs: null })).toBe("Missed");
+    expect(historyOutcome({ ...entry, answeredMs: null, direction: "outbound" })).toBe("Not answered");
+    expect(historyOutcome({ ...entry, endedMs: null })).toBe("In progress");
+  });
+  it("names the party and rounds the MOS", () => {
+    expect(historyParty(entry)).toBe("Sam (+14155550187)");
+    expect(mosLabel(entry.mos)).toBe("4.2");
+    expect(mosLabel(null)).toBe("—");
+  });
+});
+
+describe("excerpt", () => {
+  it("keeps short text and cuts long text at a word", () => {
+    expect(excerpt("  short  ")).toBe("short");
+    expect(excerpt("one two three four", 10)).toBe("one two…");
+    expect(excerpt("abcdefghijklmnop", 10)).toBe("abcdefghij…");
   });
 });

@@ -6,6 +6,7 @@ import type {
   Choice,
   DeviceList,
   Direction,
+  HistoryEntry,
   Interaction,
   PolicyView,
   RegistrationView,
@@ -177,4 +178,49 @@ export function partyLine(call: Pick<CallView, "displayName" | "remote" | "phone
   const name = call.displayName?.trim();
   const number = call.phone ?? /^sips?:([^@;]+)@/.exec(call.remote)?.[1] ?? call.remote;
   return name ? `${name} (${number})` : number;
+}
+
+/** The keys of a dialpad, in its order. */
+export const DIALPAD_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"] as const;
+
+/**
+ * What the agent typed, as something to dial: a number (digits with an optional leading +, the
+ * usual separators dropped, * and # kept) or a sip:/sips:/tel: URI; null when it is neither.
+ */
+export function dialTarget(typed: string): string | null {
+  const t = typed.trim();
+  if (/^(sips?|tel):\S+$/i.test(t)) return t;
+  const compact = t.replace(/[\s().-]/g, "");
+  return /^\+?[0-9*#]{1,32}$/.test(compact) ? compact : null;
+}
+
+/** A history row's party: its name, number or SIP user. */
+export function historyParty(e: HistoryEntry): string {
+  return partyLine({ displayName: e.displayName, remote: e.remote, phone: e.phone });
+}
+
+/** How the call went, in a word or a duration: "4:12", "Missed", "Not answered". */
+export function historyOutcome(e: HistoryEntry): string {
+  if (e.answeredMs !== null && e.endedMs !== null) return callTimer(e.answeredMs, e.endedMs);
+  if (e.endedMs === null) return "In progress";
+  return e.direction === "inbound" ? "Missed" : "Not answered";
+}
+
+/** "3 Dec, 14:05". */
+export function historyWhen(e: HistoryEntry, locale?: string): string {
+  return new Date(e.startedMs).toLocaleString(locale, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+}
+
+/** MOS to one decimal, or "—". */
+export function mosLabel(mos: number | null): string {
+  return mos === null ? "—" : mos.toFixed(1);
+}
+
+/** The start of a long text, cut at a word where one is near, with an ellipsis. */
+export function excerpt(text: string, max = 140): string {
+  const t = text.trim();
+  if (t.length <= max) return t;
+  const cut = t.slice(0, max);
+  const space = cut.lastIndexOf(" ");
+  return `${space > max * 0.6 ? cut.slice(0, space) : cut}…`;
 }
