@@ -5,6 +5,7 @@ pub mod bindings;
 mod commands;
 mod error;
 mod events;
+mod links;
 mod startup;
 
 use tauri::Manager;
@@ -12,11 +13,17 @@ use tauri::Manager;
 pub fn run() -> anyhow::Result<()> {
     startup::init_logging();
     tauri::Builder::default()
+        // First: a second launch must hand over its link and exit before it starts anything.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            links::raise(app)
+        }))
+        .plugin(tauri_plugin_deep_link::init())
         .invoke_handler(commands::handler())
         .setup(|app| {
             let (engine, engine_events) = tauri::async_runtime::block_on(startup::start_engine())?;
             events::forward(app.handle().clone(), engine.clone(), engine_events);
             app.manage(engine);
+            links::follow(app.handle());
             Ok(())
         })
         .build(tauri::generate_context!())?

@@ -411,6 +411,38 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     assert_eq!(calls.len(), 2, "{calls:?}");
     assert_eq!(calls[0].direction, "outbound");
     assert_eq!(calls[0].disposition.as_deref(), Some("Follow-up needed"));
+
+    // A tel: link opened in another application: the desktop launches the app again with it;
+    // that launch hands it to the running app, which dials, and exits.
+    let started = std::time::Instant::now();
+    let second = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("tel:415-555-0187")
+        .envs(env.iter().cloned())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("second launch");
+    assert!(second.success(), "{second:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the second launch stayed: {:?}",
+        started.elapsed()
+    );
+    customer.wait_event("CALL_INCOMING", Duration::from_secs(10));
+    let caller = app.wait_text("[data-testid=caller]", Duration::from_secs(5), |t| {
+        !t.is_empty()
+    });
+    assert_eq!(caller, "4155550187");
+    app.wait_text("[data-testid=customer-name]", Duration::from_secs(5), |t| {
+        t == "Sam Ortiz"
+    });
+    desktop.screenshot(&out.join("8-tel-link-call.png"));
+    // Refused at the customer's end before it was answered: no wrap-up for it.
+    customer.hangup();
+    customer.wait_event("CALL_CLOSED", Duration::from_secs(10));
+    app.wait_text("[data-testid=idle]", Duration::from_secs(10), |t| {
+        t == "Waiting for calls"
+    });
     eprintln!("timer showed {timer}; screenshots in {}", out.display());
     drop(app);
     drop(driver);

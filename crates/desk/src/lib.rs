@@ -7,6 +7,7 @@ pub mod call;
 pub mod crm;
 mod crm_settings;
 pub mod devices;
+pub mod dial_link;
 pub mod engine;
 pub mod error;
 mod escalation;

@@ -1,5 +1,5 @@
-//! A desktop without a screen or a sound card: Xvfb, PulseAudio with null sinks, and
-//! tauri-driver (which runs WebKitWebDriver) to drive the real app.
+//! A desktop without a screen or a sound card: Xvfb, a D-Bus session bus, PulseAudio with null
+//! sinks, and tauri-driver (which runs WebKitWebDriver) to drive the real app.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -25,6 +25,7 @@ pub struct Desktop {
     pub env: Vec<(String, String)>,
     /// The sound server, its speaker and microphone the defaults.
     pub pulse: Pulse,
+    _bus: Guard,
     _x: Guard,
 }
 
@@ -50,10 +51,26 @@ impl Desktop {
             Duration::from_secs(10),
         );
 
+        // The session bus a desktop has: the app finds its running instance on it.
+        let dbus = crate::require("dbus-daemon", "dbus-daemon");
+        let bus_path = dir.join("session-bus");
+        let _ = std::fs::remove_file(&bus_path);
+        let bus_address = format!("unix:path={}", bus_path.display());
+        let bus = Command::new(dbus)
+            .args(["--session", "--nofork", "--nopidfile", "--address"])
+            .arg(&bus_address)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dbus-daemon");
+        let bus = Guard(bus);
+        wait_for(&bus_path.display().to_string(), Duration::from_secs(10));
+
         let pulse = Pulse::start(dir);
         let runtime_dir = dir.join("runtime");
         let mut env = vec![
             ("DISPLAY".to_owned(), display.clone()),
+            ("DBUS_SESSION_BUS_ADDRESS".to_owned(), bus_address),
             // WebKitGTK's DMA-BUF renderer draws nothing under Xvfb.
             ("WEBKIT_DISABLE_DMABUF_RENDERER".to_owned(), "1".to_owned()),
         ];
@@ -63,6 +80,7 @@ impl Desktop {
             runtime_dir,
             env,
             pulse,
+            _bus: bus,
             _x: x,
         }
     }
