@@ -2,6 +2,7 @@
 //! feature). A test fails when `ui/src/ipc/bindings.ts` differs from what this produces; run
 //! `SWITCHBOARD_WRITE_BINDINGS=1 cargo test --test ipc_bindings` to regenerate it.
 
+use switchboard_desk::directory::{Expert, Presence};
 use switchboard_desk::event::EngineEvent;
 use switchboard_desk::screen_pop::CustomerLookup;
 use switchboard_desk::snapshot::{
@@ -40,6 +41,8 @@ pub fn typescript() -> String {
         CustomerLookup::decl(),
         PolicyView::decl(),
         HistoryEntry::decl(),
+        Presence::decl(),
+        Expert::decl(),
         CallView::decl(),
         Snapshot::decl(),
     ];

@@ -53,6 +53,7 @@ pub async fn start_engine() -> anyhow::Result<(Engine, UnboundedReceiver<EngineE
         voice: settings.voice,
         availability: availability(&settings, practice),
         records: records(&settings),
+        directory: switchboard_desk::directory::from_settings(&settings.experts),
         auto_answer: false,
         call_waiting: settings.agent.call_waiting,
         practice,

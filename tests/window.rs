@@ -29,14 +29,24 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         "build the app as shipped: cargo test --features custom-protocol (the README's test command does)"
     );
     let out = output::dir("window");
-    let kamailio = Kamailio::start(&out, &[("agent1", "agent-pw"), (CUSTOMER, "customer-pw")]);
+    let kamailio = Kamailio::start(
+        &out,
+        &[
+            ("agent1", "agent-pw"),
+            (CUSTOMER, "customer-pw"),
+            ("expert1", "expert-pw"),
+        ],
+    );
     let settings = out.join("settings.toml");
     std::fs::write(
         &settings,
         format!(
             "[trunk]\nregistrar = \"sip:127.0.0.1:{}\"\nuser = \"agent1\"\npassword_env = \"SB_E2E_AGENT_PW\"\n\
-             [agent]\nwrap_up_secs = 120\ndisposition_required = true\n",
-            kamailio.port
+             [agent]\nwrap_up_secs = 120\ndisposition_required = true\n\
+             [[experts]]\nname = \"Priya Raman\"\ntitle = \"Billing specialist\"\nskills = [\"Billing\"]\ntarget = \"{}\"\n\
+             [[experts]]\nname = \"Alex Moreau\"\nskills = [\"Billing\", \"Escalations\"]\n",
+            kamailio.port,
+            kamailio.user_uri("expert1")
         ),
     )
     .expect("settings");
@@ -443,6 +453,121 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     app.wait_text("[data-testid=idle]", Duration::from_secs(10), |t| {
         t == "Waiting for calls"
     });
+
+    // Escalation: the customer calls again; the agent consults the expert from the panel,
+    // joins everyone in a conference, then hands the customer over by blind transfer.
+    let expert_speech = audio::speech(
+        &out,
+        "expert",
+        "Billing desk, Priya speaking. How can I help?",
+        2,
+    );
+    let mut expert = Baresip::start_named(
+        &out.join("expert"),
+        kamailio.port,
+        "expert1",
+        "expert-pw",
+        Some("Priya Raman"),
+        &expert_speech,
+    );
+    customer.dial(&kamailio.user_uri("agent1"));
+    let answer = app.wait_element("[data-testid=answer]", Duration::from_secs(15));
+    app.click(&answer);
+    app.wait_text("[data-testid=phase]", Duration::from_secs(10), |t| {
+        t == "Connected"
+    });
+    customer.wait_event("CALL_ESTABLISHED", Duration::from_secs(10));
+    let toggle_experts = app.wait_element("[data-testid=show-experts]", Duration::from_secs(2));
+    app.click(&toggle_experts);
+    let names = app.script(
+        "return Array.from(document.querySelectorAll('[data-testid=expert-name]')).map(e => e.textContent)",
+    );
+    assert_eq!(
+        names,
+        serde_json::json!(["Alex Moreau", "Priya Raman", "Alex Moreau"]),
+        "grouped by skill (Billing, Escalations), by name within each"
+    );
+    assert!(app.exists("[data-testid=expert-unreachable]"));
+    assert_eq!(
+        app.script(
+            "return Array.from(document.querySelectorAll('[data-testid=expert]')) \
+             .map(e => [e.querySelector('[data-testid=expert-name]').textContent, \
+                        e.querySelector('[data-testid=expert-consult]').disabled])"
+        ),
+        serde_json::json!([
+            ["Alex Moreau", true],
+            ["Priya Raman", false],
+            ["Alex Moreau", true]
+        ]),
+        "an expert with no number cannot be chosen"
+    );
+    // The mute button mutes and unmutes the agent's microphone on the call.
+    let mute = app.wait_element("[data-testid=mute]", Duration::from_secs(2));
+    app.click(&mute);
+    app.wait_text("[data-testid=mute]", Duration::from_secs(5), |t| {
+        t == "Unmute"
+    });
+    app.click(&mute);
+    app.wait_text("[data-testid=mute]", Duration::from_secs(5), |t| {
+        t == "Mute"
+    });
+    app.wait_element("[data-testid=quality]", Duration::from_secs(5));
+    desktop.screenshot(&out.join("9-experts.png"));
+
+    app.script(
+        "const row = Array.from(document.querySelectorAll('[data-testid=expert]')) \
+           .find(e => e.querySelector('[data-testid=expert-name]').textContent === 'Priya Raman'); \
+         row.querySelector('[data-testid=expert-consult]').click(); return true",
+    );
+    expert.wait_event("CALL_INCOMING", Duration::from_secs(10));
+    expert.answer();
+    app.wait_text("[data-testid=consult-bar]", Duration::from_secs(10), |t| {
+        t.contains("on the line")
+    });
+    desktop.screenshot(&out.join("10-consulting.png"));
+    let join = app.wait_element("[data-testid=conference]", Duration::from_secs(2));
+    app.click(&join);
+    app.wait_element("[data-testid=in-conference]", Duration::from_secs(10));
+    desktop.screenshot(&out.join("11-conference.png"));
+    // The expert leaves the conference; the agent and the customer go on.
+    expert.hangup();
+    expert.wait_event("CALL_CLOSED", Duration::from_secs(10));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app.exists("[data-testid=in-conference]") || app.exists("[data-testid=consult-bar]") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the conference did not end"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    app.wait_text("[data-testid=phase]", Duration::from_secs(10), |t| {
+        t == "Connected"
+    });
+
+    // Blind transfer to the expert from the panel: the customer's call is handed over.
+    app.script(
+        "const row = Array.from(document.querySelectorAll('[data-testid=expert]')) \
+           .find(e => e.querySelector('[data-testid=expert-name]').textContent === 'Priya Raman'); \
+         row.querySelector('[data-testid=expert-transfer]').click(); return true",
+    );
+    expert.wait_event("CALL_INCOMING", Duration::from_secs(10));
+    expert.answer();
+    let handed = expert.wait_event("CALL_ESTABLISHED", Duration::from_secs(10));
+    assert!(
+        handed["peeruri"]
+            .as_str()
+            .is_some_and(|p| p.contains(CUSTOMER)),
+        "the expert talks with the customer: {handed}"
+    );
+    app.wait_element("[data-testid=wrap-up]", Duration::from_secs(10));
+    desktop.screenshot(&out.join("12-transferred-wrap-up.png"));
+    let calls = reader.history("").expect("history");
+    let last_customer_call = calls.iter().find(|c| c.direction == "inbound");
+    assert_eq!(
+        last_customer_call.and_then(|c| c.end_reason.as_deref()),
+        Some("transferred"),
+        "{calls:?}"
+    );
     eprintln!("timer showed {timer}; screenshots in {}", out.display());
     drop(app);
     drop(driver);

@@ -43,3 +43,41 @@ pub fn send_dtmf(
 ) -> Result<(), CommandError> {
     Ok(engine.dtmf(CallId(call), keys)?)
 }
+
+#[tauri::command]
+pub fn mute_call(engine: State<'_, Engine>, call: String, muted: bool) -> Result<(), CommandError> {
+    Ok(engine.mute(CallId(call), muted)?)
+}
+
+#[tauri::command]
+pub fn transfer_call(
+    engine: State<'_, Engine>,
+    call: String,
+    target: String,
+) -> Result<(), CommandError> {
+    Ok(engine.transfer(CallId(call), target)?)
+}
+
+#[tauri::command]
+pub fn consult(
+    engine: State<'_, Engine>,
+    call: String,
+    target: String,
+) -> Result<(), CommandError> {
+    Ok(engine.consult(CallId(call), target)?)
+}
+
+#[tauri::command]
+pub fn complete_transfer(engine: State<'_, Engine>) -> Result<(), CommandError> {
+    Ok(engine.complete_transfer()?)
+}
+
+#[tauri::command]
+pub fn conference(engine: State<'_, Engine>) -> Result<(), CommandError> {
+    Ok(engine.conference()?)
+}
+
+#[tauri::command]
+pub fn cancel_consult(engine: State<'_, Engine>) -> Result<(), CommandError> {
+    Ok(engine.cancel_consult()?)
+}

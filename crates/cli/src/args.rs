@@ -10,7 +10,7 @@ use switchboard_desk::SrtpPolicy;
 #[command(
     name = "switchboard-cli",
     version,
-    about = "Switchboard's engine without a window. Prints one JSON object per event on stdout; reads commands on stdin (answer, hangup, dial URI, hold, resume, dtmf DIGITS, transfer URI, consult URI, complete, conference, cancel, quit)."
+    about = "Switchboard's engine without a window. Prints one JSON object per event on stdout; reads commands on stdin (answer, hangup, dial URI, hold, resume, mute, unmute, dtmf DIGITS, transfer URI, consult URI, complete, conference, cancel, quit)."
 )]
 pub struct Cli {
     #[command(subcommand)]

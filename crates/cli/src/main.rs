@@ -59,6 +59,7 @@ async fn main() -> anyhow::Result<()> {
                     voice: voice(&audio),
                     availability: availability(&audio),
                     records: records(&audio),
+                    directory: Vec::new(),
                 },
                 None,
             )
@@ -111,6 +112,7 @@ fn engine_config(account: &Account) -> anyhow::Result<EngineConfig> {
         voice: voice(&account.audio),
         availability: availability(&account.audio),
         records: records(&account.audio),
+        directory: Vec::new(),
     })
 }
 
@@ -283,6 +285,8 @@ fn command(engine: &Engine, line: &str) -> bool {
             "no call to resume",
         )
         .and_then(|call| engine.resume(call)),
+        "mute" | "unmute" => with_call(&args, 0, connected(&snapshot), "no call to mute")
+            .and_then(|call| engine.mute(call, verb == "mute")),
         "dtmf" => match args.first() {
             Some(keys) => with_call(&args, 1, active(&snapshot, false), "no active call")
                 .and_then(|call| engine.dtmf(call, (*keys).to_owned())),
@@ -306,7 +310,7 @@ fn command(engine: &Engine, line: &str) -> bool {
         other => Err(anyhow_msg(&format!(
             "unknown command {other:?} (answer, hangup, dial URI, hold, resume, dtmf DIGITS, \
              transfer URI, consult URI, complete, conference, cancel, state available|offline|\
-             not-ready REASON, disposed, quit)"
+             not-ready REASON, disposed, mute, unmute, quit)"
         ))),
     };
     if let Err(e) = result {

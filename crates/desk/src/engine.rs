@@ -23,10 +23,12 @@ use crate::availability::{AgentState, Availability, Choice, Transition};
 use crate::availability_file;
 use crate::call::Call;
 use crate::devices::{self, DeviceChoice, Ringing};
+use crate::directory::{self, Expert};
 use crate::error::DeskError;
 use crate::escalation::Consult;
 use crate::event::EngineEvent;
 use crate::practice::PracticeLine;
+use crate::practice_experts::PracticeExperts;
 pub use crate::records::RecordsConfig;
 use crate::screen_pop::{LookupResult, ScreenPop};
 use crate::snapshot::{CallDirection, CallPhase, RegistrationView, Snapshot};
@@ -56,6 +58,8 @@ pub struct EngineConfig {
     pub availability: AvailabilityConfig,
     /// Customer records and call history.
     pub records: RecordsConfig,
+    /// The experts to escalate to (practice mode brings its own).
+    pub directory: Vec<Expert>,
 }
 
 fn state_event(change: Transition) -> EngineEvent {
@@ -80,6 +84,7 @@ pub(crate) enum Command {
     Dial(String),
     Hold(CallId),
     Resume(CallId),
+    Mute(CallId, bool),
     Dtmf(CallId, String),
     Transfer(CallId, String),
     Consult(CallId, String),
@@ -114,7 +119,7 @@ impl Engine {
         mut config: EngineConfig,
     ) -> Result<(Self, mpsc::UnboundedReceiver<EngineEvent>), DeskError> {
         let practice = if config.practice {
-            let line = PracticeLine::start().await?;
+            let line = PracticeLine::start(config.account.bind).await?;
             config.account.trunk.clear();
             config.account.trusted_peer = Some(line.local_addr());
             Some(line)
@@ -122,6 +127,17 @@ impl Engine {
             None
         };
         let (agent, sip_events) = SipAgent::start(config.account.clone()).await?;
+        let experts = match &practice {
+            Some(_) => Some(PracticeExperts::start(agent.local_addr()).await?),
+            None => None,
+        };
+        let mut directory = match &experts {
+            Some(line) => directory::practice(&line.local_addr().to_string()),
+            None => config.directory.clone(),
+        };
+        if experts.is_some() {
+            directory::practice_presence(&mut directory, now_ms());
+        }
         let (events, events_rx) = mpsc::unbounded_channel();
         let registration = if practice.is_some() {
             RegistrationView::Practice
@@ -151,6 +167,7 @@ impl Engine {
             agent_since_ms: availability.since_ms(),
             after_call: None,
             policy,
+            directory,
         };
         // The restored state is told first, before anything the trunk says.
         let restored = availability.take_changes();
@@ -198,6 +215,7 @@ impl Engine {
             ringer: None,
             availability,
             _practice: practice,
+            practice_experts: experts,
         };
         tokio::spawn(task.run(sip_events, commands_rx, media_rx, device_lists, lookups_rx));
         Ok((
@@ -231,6 +249,11 @@ impl Engine {
 
     pub fn resume(&self, call: CallId) -> Result<(), DeskError> {
         self.send(Command::Resume(call))
+    }
+
+    /// Mutes (or unmutes) the agent's microphone on a call.
+    pub fn mute(&self, call: CallId, muted: bool) -> Result<(), DeskError> {
+        self.send(Command::Mute(call, muted))
     }
 
     /// Sends DTMF keys (0-9, *, #, A-D): RFC 4733 events, or SIP INFO when the peer offered none.
@@ -338,6 +361,8 @@ pub(crate) struct EngineTask {
     /// The call just ended, on screen through wrap-up.
     pub(crate) after_call: Option<CallView>,
     _practice: Option<PracticeLine>,
+    /// The practice directory's experts, whose presence the engine moves on.
+    practice_experts: Option<PracticeExperts>,
 }
 
 impl EngineTask {
@@ -351,8 +376,12 @@ impl EngineTask {
     ) {
         loop {
             let wrap_up = self.wrap_up_left();
+            let presence = self.practice_presence_due();
             tokio::select! {
                 _ = tokio::time::sleep(wrap_up) => self.availability.handle_timeout(now_ms()),
+                _ = tokio::time::sleep(presence) => self.snapshot.send_modify(|s| {
+                    directory::practice_presence(&mut s.directory, now_ms())
+                }),
                 Some((call, event)) = media.recv() => self.on_media(call, event),
                 Some(devices) = device_lists.recv() => self.on_devices(devices),
                 Some((call, found)) = lookups.recv() => self.on_lookup(call, found),
@@ -634,6 +663,7 @@ impl EngineTask {
             Command::Dial(target) => self.dial(&target).map(|_| ()),
             Command::Hold(call) => self.hold(&call, true),
             Command::Resume(call) => self.hold(&call, false),
+            Command::Mute(call, muted) => self.mute(&call, muted),
             Command::Dtmf(call, keys) => self.send_dtmf(&call, &keys),
             Command::Transfer(call, target) => self.transfer(&call, target),
             Command::Consult(call, target) => self.consult(&call, target),
@@ -667,6 +697,15 @@ impl EngineTask {
                 message: e.to_string(),
             });
         }
+    }
+
+    /// How long until the practice directory's presence next changes (practice mode only).
+    fn practice_presence_due(&self) -> std::time::Duration {
+        if self.practice_experts.is_none() {
+            return std::time::Duration::from_secs(3600);
+        }
+        let now = now_ms();
+        std::time::Duration::from_millis(20_000 - now % 20_000)
     }
 
     /// How long until wrap-up's timer is due (an hour when there is none: the loop wakes anyway).

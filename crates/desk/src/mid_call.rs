@@ -190,6 +190,16 @@ impl EngineTask {
         }
     }
 
+    /// Mutes or unmutes the agent's microphone on a call (no signalling: the call goes on).
+    pub(crate) fn mute(&mut self, id: &CallId, muted: bool) -> Result<(), DeskError> {
+        let call = self.connected(id)?;
+        if let Some(media) = &call.media {
+            media.mute(muted);
+        }
+        call.view.muted = muted;
+        Ok(())
+    }
+
     /// RFC 4733 events when the peer takes them, else SIP INFO.
     pub(crate) fn send_dtmf(&mut self, id: &CallId, keys: &str) -> Result<(), DeskError> {
         let call = self.connected(id)?;

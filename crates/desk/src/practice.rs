@@ -35,9 +35,12 @@ pub struct PracticeLine {
 }
 
 impl PracticeLine {
-    pub async fn start() -> Result<Self, DeskError> {
+    /// `agent` is the address the agent's user agent binds (its port is not known yet: trust
+    /// goes by address), whose re-INVITEs (hold, conference) the practice customer follows.
+    pub async fn start(agent: SocketAddr) -> Result<Self, DeskError> {
         let mut account = AccountConfig::new(PRACTICE_NUMBER);
         account.display_name = Some("Dana Whitfield (practice)".into());
+        account.trusted_peer = Some(agent);
         let (agent, events) = SipAgent::start(account).await?;
         Ok(Self {
             agent: Arc::new(agent),

@@ -13,6 +13,7 @@ use switchboard_sip::{AccountConfig, Password, TrunkUri};
 
 use crate::availability::{AgentState, AvailabilityConfig, Choice, WrapUpPolicy};
 pub use crate::crm_settings::CrmSettings;
+use crate::directory::ExpertSettings;
 use crate::phone::NumberPlan;
 use crate::records::RecordsConfig;
 
@@ -31,6 +32,9 @@ pub struct Settings {
     pub agent: AgentSettings,
     #[serde(default)]
     pub customers: CustomerSettings,
+    /// The experts to escalate to (`[[experts]]`), until the Teams directory replaces them.
+    #[serde(default)]
+    pub experts: Vec<ExpertSettings>,
     /// The microphone's processing: `echo_cancellation`, `noise_suppression`, `gain_control`.
     #[serde(default)]
     pub voice: VoiceConfig,

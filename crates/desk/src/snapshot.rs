@@ -7,6 +7,7 @@ use switchboard_sip::CallId;
 
 use crate::availability::AgentState;
 use crate::devices::DeviceChoice;
+use crate::directory::Expert;
 use crate::screen_pop::CustomerLookup;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -65,6 +66,8 @@ pub struct CallView {
     pub connected_at_ms: Option<u64>,
     /// We have put the call on hold.
     pub held: bool,
+    /// The agent's microphone is muted on this call.
+    pub muted: bool,
     /// The other party has put us on hold.
     pub remote_held: bool,
     /// A transfer in progress: where to, and the last status reported.
@@ -104,6 +107,7 @@ impl CallView {
             display_name,
             connected_at_ms: None,
             held: false,
+            muted: false,
             remote_held: false,
             transfer: None,
             consult_for: None,
@@ -145,6 +149,8 @@ pub struct Snapshot {
     pub after_call: Option<CallView>,
     /// What the organization's policy offers the agent.
     pub policy: PolicyView,
+    /// The experts to escalate to, with their presence.
+    pub directory: Vec<Expert>,
 }
 
 /// The agent-state and after-call choices the policy gives.

@@ -73,6 +73,7 @@ async fn engine_registers_answers_and_reports_the_call() {
         voice: VoiceConfig::default(),
         availability: switchboard_desk::AvailabilityConfig::default(),
         records: Default::default(),
+        directory: Vec::new(),
     })
     .await
     .expect("engine starts");
@@ -161,6 +162,7 @@ async fn unreachable_registrar_is_reported_clearly_and_probed_until_it_answers()
         voice: VoiceConfig::default(),
         availability: switchboard_desk::AvailabilityConfig::default(),
         records: Default::default(),
+        directory: Vec::new(),
     })
     .await
     .expect("engine starts");
@@ -222,6 +224,7 @@ async fn practice_line_calls_the_agent_with_recorded_speech() {
         voice: VoiceConfig::default(),
         availability: switchboard_desk::AvailabilityConfig::default(),
         records: Default::default(),
+        directory: Vec::new(),
     })
     .await
     .expect("engine starts");

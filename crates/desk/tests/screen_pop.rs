@@ -104,6 +104,7 @@ async fn a_known_caller_pops_their_record_and_the_call_is_filed_with_notes() {
             store: Some(store_path.clone()),
             ..Default::default()
         },
+        directory: Vec::new(),
     })
     .await
     .expect("engine starts");
@@ -286,6 +287,7 @@ async fn a_crm_record_pops_and_a_slow_or_failing_crm_never_holds_up_ringing() {
         voice: VoiceConfig::default(),
         availability: AvailabilityConfig::default(),
         records,
+        directory: Vec::new(),
     })
     .await
     .expect("engine starts");

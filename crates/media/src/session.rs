@@ -77,6 +77,9 @@ enum Control {
     Renegotiated(Negotiated),
     /// Local hold: nothing is sent or played, whatever the SDP allows.
     Hold(bool),
+    /// Mute: the microphone is replaced by silence; the call, its tones and a conference's
+    /// other party go on.
+    Mute(bool),
     /// RFC 4733 event codes to send.
     Dtmf(Vec<u8>),
     /// Join (or leave, with `None`) a local three-way conference with another call.
@@ -150,6 +153,7 @@ impl MediaSession {
             telephone_event,
             direction: config.negotiated.direction,
             held: false,
+            muted: false,
             control: control_rx,
             listener: config.listener,
             dtmf: DtmfSender::new(8000),
@@ -187,6 +191,11 @@ impl MediaSession {
     /// said while the customer waits reaches them.
     pub fn hold(&self, held: bool) {
         self.send(Control::Hold(held));
+    }
+
+    /// Mute: the far end hears silence (comfort noise) instead of the agent's microphone.
+    pub fn mute(&self, muted: bool) {
+        self.send(Control::Mute(muted));
     }
 
     /// Whether the peer accepts RFC 4733 telephone-events (else DTMF goes as SIP INFO).
@@ -277,6 +286,7 @@ struct Pump {
     /// What the SDP allows.
     direction: Direction,
     held: bool,
+    muted: bool,
     control: Receiver<Control>,
     listener: Option<MediaListener>,
     dtmf: DtmfSender,
@@ -382,6 +392,7 @@ impl Pump {
                     self.direction = n.direction;
                 }
                 Control::Hold(held) => self.held = held,
+                Control::Mute(muted) => self.muted = muted,
                 Control::Dtmf(codes) => self.dtmf.push(&codes),
                 Control::Bridge(end) => self.bridge = end,
                 Control::Devices {
@@ -435,6 +446,10 @@ impl Pump {
         self.source.read(frame);
         if let Some(voice) = &mut self.voice {
             voice.captured(frame);
+        }
+        if self.muted {
+            // After echo control has seen the microphone, so it keeps its place.
+            *frame = SILENCE;
         }
         if let Some(bridge) = &self.bridge {
             if !bridge.mix_into(frame) {
@@ -1163,6 +1178,45 @@ mod tests {
     fn dtmf_without_telephone_events_is_refused() {
         let (a, _b) = pair(AudioInput::Silence, AudioOutput::Discard, None, None);
         assert!(matches!(a.send_dtmf("1"), Err(MediaError::Dtmf(_))));
+    }
+
+    /// Muted, the far end hears silence (no talkspurts: Opus DTX) while the call goes on;
+    /// unmuted, the microphone is heard again.
+    #[test]
+    fn mute_silences_the_microphone_and_unmute_restores_it() {
+        let dir = std::env::temp_dir().join(format!("sb-mute-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let tone = dir.join("tone.wav");
+        write_tone(&tone, 50);
+        let rec = dir.join("rec.wav");
+        let (a, b) = pair(
+            AudioInput::File {
+                path: tone,
+                looping: true,
+            },
+            AudioOutput::File(rec.clone()),
+            None,
+            None,
+        );
+        a.mute(true);
+        std::thread::sleep(Duration::from_millis(600));
+        a.mute(false);
+        std::thread::sleep(Duration::from_millis(600));
+        a.stop();
+        b.stop();
+        let samples: Vec<i16> = hound::WavReader::open(&rec)
+            .expect("recording")
+            .samples::<i16>()
+            .map(|s| s.unwrap_or(0))
+            .collect();
+        let loud = |part: &[i16]| part.iter().filter(|s| s.unsigned_abs() > 2000).count();
+        let half = samples.len() / 2;
+        // The first 100 ms may hold the frames encoded before the mute reached the thread.
+        let start = 4800.min(half);
+        let (muted, unmuted) = (loud(&samples[start..half * 3 / 4]), loud(&samples[half..]));
+        assert!(muted < 100, "{muted} loud samples while muted");
+        assert!(unmuted > 5000, "{unmuted} loud samples after unmuting");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// While held, the far end hears silence and no packets go out; resumed, audio flows again.

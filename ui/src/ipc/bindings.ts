@@ -171,6 +171,18 @@ endReason: string | null, disposition: string | null, notes: string,
  */
 mos: number | null, };
 
+export type Presence = { availability: string, activity: string, 
+/**
+ * Wall-clock ms of the report; `None`: never reported.
+ */
+asOfMs: number | null, };
+
+export type Expert = { id: string, name: string, title: string, skills: Array<string>, 
+/**
+ * What to dial through the trunk; `None`: shown, but cannot be chosen.
+ */
+target: string | null, presence: Presence, };
+
 export type CallView = { id: CallId, direction: CallDirection, phase: CallPhase, 
 /**
  * The other party's SIP URI.
@@ -188,6 +200,10 @@ connectedAtMs: number | null,
  * We have put the call on hold.
  */
 held: boolean, 
+/**
+ * The agent's microphone is muted on this call.
+ */
+muted: boolean, 
 /**
  * The other party has put us on hold.
  */
@@ -241,4 +257,8 @@ afterCall: CallView | null,
 /**
  * What the organization's policy offers the agent.
  */
-policy: PolicyView, };
+policy: PolicyView, 
+/**
+ * The experts to escalate to, with their presence.
+ */
+directory: Array<Expert>, };

@@ -11,6 +11,12 @@ export const holdCall = (call: CallId): Promise<void> => invoke("hold_call", { c
 export const resumeCall = (call: CallId): Promise<void> => invoke("resume_call", { call });
 export const dial = (target: string): Promise<void> => invoke("dial", { target });
 export const sendDtmf = (call: CallId, keys: string): Promise<void> => invoke("send_dtmf", { call, keys });
+export const muteCall = (call: CallId, muted: boolean): Promise<void> => invoke("mute_call", { call, muted });
+export const transferCall = (call: CallId, target: string): Promise<void> => invoke("transfer_call", { call, target });
+export const consult = (call: CallId, target: string): Promise<void> => invoke("consult", { call, target });
+export const completeTransfer = (): Promise<void> => invoke("complete_transfer");
+export const conference = (): Promise<void> => invoke("conference");
+export const cancelConsult = (): Promise<void> => invoke("cancel_consult");
 export const chooseState = (choice: Choice): Promise<void> => invoke("choose_state", { choice });
 export const setNotes = (call: CallId, notes: string): Promise<void> => invoke("set_notes", { call, notes });
 export const setDisposition = (call: CallId, code: string): Promise<void> =>

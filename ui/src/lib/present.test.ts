@@ -5,6 +5,9 @@ import {
   choiceOf,
   dialTarget,
   excerpt,
+  expertsBySkill,
+  presenceBadge,
+  qualityBadge,
   historyOutcome,
   historyParty,
   mosLabel,
@@ -221,5 +224,53 @@ describe("excerpt", () => {
     expect(excerpt("  short  ")).toBe("short");
     expect(excerpt("one two three four", 10)).toBe("one two…");
     expect(excerpt("abcdefghijklmnop", 10)).toBe("abcdefghij…");
+  });
+});
+
+describe("escalation panel", () => {
+  const expert = (name: string, skills: string[], availability = "Available", activity = "Available") => ({
+    id: name,
+    name,
+    title: "",
+    skills,
+    target: "sip:x@y",
+    presence: { availability, activity, asOfMs: 1_000 },
+  });
+  it("words presence case-insensitively, keeps unknown values neutral, and says when it is old", () => {
+    expect(presenceBadge({ availability: "busy", activity: "InACall", asOfMs: 1_000 }, 2_000)).toEqual({
+      label: "Busy · In a call",
+      tone: "bad",
+      stale: "",
+    });
+    const odd = presenceBadge({ availability: "OutOfOrbit", activity: "", asOfMs: 1_000 }, 2_000);
+    expect(odd).toEqual({ label: "Out of orbit", tone: "neutral", stale: "" });
+    expect(presenceBadge({ availability: "PresenceUnknown", activity: "PresenceUnknown", asOfMs: null }, 0)).toEqual({
+      label: "Presence unknown",
+      tone: "neutral",
+      stale: "never reported",
+    });
+    expect(presenceBadge({ availability: "Available", activity: "Available", asOfMs: 0 }, 300_000).stale).toBe(
+      "as of 5 min ago",
+    );
+  });
+  it("groups experts by each of their skills and searches name, title and skill", () => {
+    const list = [expert("Priya", ["Billing", "Refunds"]), expert("Marco", ["Networking"]), expert("Chen", ["Billing"])];
+    const groups = expertsBySkill(list, "");
+    expect(groups.map((g) => g.skill)).toEqual(["Billing", "Networking", "Refunds"]);
+    expect(groups[0].experts.map((e) => e.name)).toEqual(["Chen", "Priya"]);
+    expect(expertsBySkill(list, "refu").map((g) => g.skill)).toEqual(["Billing", "Refunds"]);
+    expect(expertsBySkill(list, "nobody")).toEqual([]);
+  });
+  it("rates call quality by MOS", () => {
+    const q = { mos: 4.3, lossFraction: 0.001, jitterMs: 3.2, rttMs: 41.6, encrypted: true } as never;
+    expect(qualityBadge(q)).toEqual({
+      label: "Good 4.3",
+      tone: "ok",
+      detail: "MOS 4.3: loss 0.1 %, jitter 3 ms, round trip 42 ms, encrypted",
+    });
+    expect(qualityBadge({ mos: 2.4, lossFraction: 0.2, jitterMs: 80, rttMs: null, encrypted: false } as never)?.label).toBe(
+      "Bad 2.4",
+    );
+    expect(qualityBadge(null)).toBeNull();
   });
 });

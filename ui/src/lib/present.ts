@@ -6,6 +6,8 @@ import type {
   Choice,
   DeviceList,
   Direction,
+  Expert,
+  MediaStats,
   HistoryEntry,
   Interaction,
   PolicyView,
@@ -224,3 +226,62 @@ export function excerpt(text: string, max = 140): string {
   const space = cut.lastIndexOf(" ");
   return `${space > max * 0.6 ? cut.slice(0, space) : cut}…`;
 }
+
+/** Presence as the panel shows it: Graph's availability in words, a tone, and whether it is stale. */
+export function presenceBadge(
+  p: Expert["presence"],
+  nowMs: number,
+): { label: string; tone: Tone | "neutral"; stale: string } {
+  const words: Record<string, [string, Tone]> = {
+    available: ["Available", "ok"],
+    availableidle: ["Available (idle)", "ok"],
+    busy: ["Busy", "bad"],
+    busyidle: ["Busy (idle)", "bad"],
+    donotdisturb: ["Do not disturb", "bad"],
+    berightback: ["Be right back", "warn"],
+    away: ["Away", "warn"],
+    offline: ["Offline", "info"],
+  };
+  const known = words[p.availability.toLowerCase()];
+  const activity = p.activity && p.activity.toLowerCase() !== p.availability.toLowerCase() ? p.activity : "";
+  const label = known ? known[0] + (activity ? ` · ${splitWords(activity)}` : "") : p.availability === "PresenceUnknown" ? "Presence unknown" : splitWords(p.availability);
+  let stale = "";
+  if (p.asOfMs === null) stale = "never reported";
+  else if (nowMs - p.asOfMs > 120_000) stale = `as of ${Math.round((nowMs - p.asOfMs) / 60_000)} min ago`;
+  return { label, tone: known ? known[1] : "neutral", stale };
+}
+
+/** "InACall" → "In a call". */
+function splitWords(word: string): string {
+  const spaced = word.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/([A-Z])([A-Z][a-z])/g, "$1 $2");
+  return spaced.charAt(0) + spaced.slice(1).toLowerCase();
+}
+
+/** The directory by skill, each group's experts by name; a search narrows it by name, title or skill. */
+export function expertsBySkill(experts: Expert[], search: string): { skill: string; experts: Expert[] }[] {
+  const q = search.trim().toLowerCase();
+  const matches = (e: Expert) =>
+    !q || [e.name, e.title, ...e.skills].some((t) => t.toLowerCase().includes(q));
+  const groups = new Map<string, Expert[]>();
+  for (const e of experts.filter(matches)) {
+    for (const skill of e.skills.length ? e.skills : ["Other"]) {
+      groups.set(skill, [...(groups.get(skill) ?? []), e]);
+    }
+  }
+  return [...groups.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([skill, list]) => ({ skill, experts: list.sort((a, b) => a.name.localeCompare(b.name)) }));
+}
+
+/** The live quality indicator: the E-model MOS in words, with what drags it down. */
+export function qualityBadge(q: MediaStats | null): { label: string; tone: Tone; detail: string } | null {
+  if (!q) return null;
+  const tone: Tone = q.mos >= 4 ? "ok" : q.mos >= 3.6 ? "info" : q.mos >= 3.1 ? "warn" : "bad";
+  const word = q.mos >= 4 ? "Good" : q.mos >= 3.6 ? "Fair" : q.mos >= 3.1 ? "Poor" : "Bad";
+  const rtt = q.rttMs === null ? "" : `, round trip ${Math.round(q.rttMs)} ms`;
+  const detail = `MOS ${q.mos.toFixed(1)}: loss ${(q.lossFraction * 100).toFixed(1)} %, jitter ${Math.round(q.jitterMs)} ms${rtt}${q.encrypted ? ", encrypted" : ", not encrypted"}`;
+  return { label: `${word} ${q.mos.toFixed(1)}`, tone, detail };
+}
+
+/** The ways to escalate a call to an expert. */
+export type Escalation = "transfer" | "consult" | "conference";
