@@ -54,6 +54,7 @@ pub async fn start_engine() -> anyhow::Result<(Engine, UnboundedReceiver<EngineE
         availability: availability(&settings, practice),
         records: records(&settings),
         directory: switchboard_desk::directory::from_settings(&settings.experts),
+        language: settings.ui.language.clone(),
         auto_answer: false,
         call_waiting: settings.agent.call_waiting,
         practice,

@@ -60,6 +60,7 @@ async fn main() -> anyhow::Result<()> {
                     availability: availability(&audio),
                     records: records(&audio),
                     directory: Vec::new(),
+                    language: None,
                 },
                 None,
             )
@@ -113,6 +114,7 @@ fn engine_config(account: &Account) -> anyhow::Result<EngineConfig> {
         availability: availability(&account.audio),
         records: records(&account.audio),
         directory: Vec::new(),
+        language: None,
     })
 }
 

@@ -60,6 +60,8 @@ pub struct EngineConfig {
     pub records: RecordsConfig,
     /// The experts to escalate to (practice mode brings its own).
     pub directory: Vec<Expert>,
+    /// The window's language (`[ui] language`); `None`: the system's.
+    pub language: Option<String>,
 }
 
 fn state_event(change: Transition) -> EngineEvent {
@@ -168,6 +170,7 @@ impl Engine {
             after_call: None,
             policy,
             directory,
+            language: config.language.clone(),
         };
         // The restored state is told first, before anything the trunk says.
         let restored = availability.take_changes();

@@ -35,6 +35,8 @@ pub struct Settings {
     /// The experts to escalate to (`[[experts]]`), until the Teams directory replaces them.
     #[serde(default)]
     pub experts: Vec<ExpertSettings>,
+    #[serde(default)]
+    pub ui: UiSettings,
     /// The microphone's processing: `echo_cancellation`, `noise_suppression`, `gain_control`.
     #[serde(default)]
     pub voice: VoiceConfig,
@@ -56,6 +58,14 @@ pub struct AgentSettings {
     pub disposition_required: bool,
     /// The codes a call is filed under after it.
     pub dispositions: Vec<String>,
+}
+
+/// The window.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct UiSettings {
+    /// "en", "zh-Hans" or "zh-Hant" (or a tag such as "zh-TW"); unset: the system's language.
+    pub language: Option<String>,
 }
 
 /// How callers are matched to customer records.

@@ -151,6 +151,8 @@ pub struct Snapshot {
     pub policy: PolicyView,
     /// The experts to escalate to, with their presence.
     pub directory: Vec<Expert>,
+    /// The UI's language from the settings (a BCP 47 tag); `None`: the system's.
+    pub language: Option<String>,
 }
 
 /// The agent-state and after-call choices the policy gives.

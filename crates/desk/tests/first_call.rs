@@ -74,6 +74,7 @@ async fn engine_registers_answers_and_reports_the_call() {
         availability: switchboard_desk::AvailabilityConfig::default(),
         records: Default::default(),
         directory: Vec::new(),
+        language: None,
     })
     .await
     .expect("engine starts");
@@ -163,6 +164,7 @@ async fn unreachable_registrar_is_reported_clearly_and_probed_until_it_answers()
         availability: switchboard_desk::AvailabilityConfig::default(),
         records: Default::default(),
         directory: Vec::new(),
+        language: None,
     })
     .await
     .expect("engine starts");
@@ -225,6 +227,7 @@ async fn practice_line_calls_the_agent_with_recorded_speech() {
         availability: switchboard_desk::AvailabilityConfig::default(),
         records: Default::default(),
         directory: Vec::new(),
+        language: None,
     })
     .await
     .expect("engine starts");

@@ -46,6 +46,7 @@ async fn a_practice_call_is_escalated_to_a_practice_expert() {
         availability: AvailabilityConfig::default(),
         records: Default::default(),
         directory: Vec::new(),
+        language: None,
     })
     .await
     .expect("engine starts");

@@ -105,6 +105,7 @@ async fn a_known_caller_pops_their_record_and_the_call_is_filed_with_notes() {
             ..Default::default()
         },
         directory: Vec::new(),
+        language: None,
     })
     .await
     .expect("engine starts");
@@ -288,6 +289,7 @@ async fn a_crm_record_pops_and_a_slow_or_failing_crm_never_holds_up_ringing() {
         availability: AvailabilityConfig::default(),
         records,
         directory: Vec::new(),
+        language: None,
     })
     .await
     .expect("engine starts");

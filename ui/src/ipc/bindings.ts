@@ -261,4 +261,8 @@ policy: PolicyView,
 /**
  * The experts to escalate to, with their presence.
  */
-directory: Array<Expert>, };
+directory: Array<Expert>, 
+/**
+ * The UI's language from the settings (a BCP 47 tag); `None`: the system's.
+ */
+language: string | null, };

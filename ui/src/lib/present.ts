@@ -1,4 +1,5 @@
 // How engine state reads to an agent. Pure functions, unit-tested; components only render.
+import { dateLocale, t } from "./i18n";
 import type {
   AgentState,
   AudioDevice,
@@ -30,14 +31,22 @@ export type Tone = "ok" | "warn" | "bad" | "info";
 export function registrationBadge(r: RegistrationView): { label: string; tone: Tone; detail: string } {
   switch (r.state) {
     case "connecting":
-      return { label: "Connecting…", tone: "info", detail: "Registering with the trunk" };
+      return { label: t("Connecting…"), tone: "info", detail: t("Registering with the trunk") };
     case "registered":
-      return { label: "Registered", tone: "ok", detail: `Registration valid for ${r.expires} s` };
+      return { label: t("Registered"), tone: "ok", detail: t("Registration valid for {secs} s", { secs: r.expires }) };
     case "practice":
-      return { label: "Practice mode", tone: "info", detail: "No trunk configured: a practice customer will call you" };
+      return {
+        label: t("Practice mode"),
+        tone: "info",
+        detail: t("No trunk configured: a practice customer will call you"),
+      };
     case "failed": {
       const code = r.status === null ? "" : ` (${r.status})`;
-      return { label: `Not registered${code}`, tone: "bad", detail: `${r.reason}; retrying in ${r.retryIn} s` };
+      return {
+        label: t("Not registered{code}", { code }),
+        tone: "bad",
+        detail: t("{reason}; retrying in {secs} s", { reason: r.reason, secs: r.retryIn }),
+      };
     }
   }
 }
@@ -53,11 +62,11 @@ export function callerName(call: CallView): string {
 export function phaseLabel(call: CallView): string {
   switch (call.phase) {
     case "ringing":
-      return "Incoming call";
+      return t("Incoming call");
     case "dialing":
-      return "Calling…";
+      return t("Calling…");
     case "connected":
-      return "Connected";
+      return t("Connected");
   }
 }
 
@@ -71,11 +80,11 @@ export type DeviceOption = { value: string | null; label: string };
 export function deviceOptions(devices: AudioDevice[], chosen: string | null): DeviceOption[] {
   const current = devices.find((d) => d.isDefault);
   const options: DeviceOption[] = [
-    { value: null, label: current ? `System default (${current.name})` : "System default" },
+    { value: null, label: current ? t("System default ({name})", { name: current.name }) : t("System default") },
     ...devices.map((d) => ({ value: d.id, label: d.name })),
   ];
   if (chosen !== null && !devices.some((d) => d.id === chosen)) {
-    options.push({ value: chosen, label: `${chosen} (not connected)` });
+    options.push({ value: chosen, label: t("{device} (not connected)", { device: chosen }) });
   }
   return options;
 }
@@ -88,23 +97,25 @@ export function deviceName(devices: DeviceList | undefined, direction: Direction
 
 /** A device change during a call, as a notice: a lost headset is news, a returning one too. */
 export function deviceNotice(direction: Direction, device: string, chosen: boolean): string {
-  const what = direction === "input" ? "Microphone" : "Speaker";
-  return chosen ? `${what}: back on ${device}` : `${what}: your choice is not connected, using ${device}`;
+  const what = direction === "input" ? t("Microphone") : t("Speaker");
+  return chosen
+    ? t("{what}: back on {device}", { what, device })
+    : t("{what}: your choice is not connected, using {device}", { what, device });
 }
 
 /** The agent's state as the menu and the badge say it. */
 export function stateLabel(agent: AgentState): string {
   switch (agent.state) {
     case "offline":
-      return "Offline";
+      return t("Offline");
     case "available":
-      return "Available";
+      return t("Available");
     case "notReady":
-      return `Not ready: ${agent.reason}`;
+      return t("Not ready: {reason}", { reason: agent.reason });
     case "onCall":
-      return "On call";
+      return t("On call");
     case "wrapUp":
-      return "Wrap-up";
+      return t("Wrap-up");
   }
 }
 
@@ -128,9 +139,9 @@ export type StateOption = { value: string; label: string };
 /** The states an agent may choose: Available, each Not ready reason of the policy, Offline. */
 export function stateOptions(policy: PolicyView): StateOption[] {
   return [
-    { value: "available", label: "Available" },
-    ...policy.notReadyReasons.map((r) => ({ value: `notReady:${r}`, label: `Not ready: ${r}` })),
-    { value: "offline", label: "Offline" },
+    { value: "available", label: t("Available") },
+    ...policy.notReadyReasons.map((r) => ({ value: `notReady:${r}`, label: t("Not ready: {reason}", { reason: r }) })),
+    { value: "offline", label: t("Offline") },
   ];
 }
 
@@ -156,7 +167,7 @@ export function choiceOf(value: string): Choice | null {
 /** "0:23 left" in a timed wrap-up, or "" when it lasts until the agent leaves it. */
 export function wrapUpLeft(agent: AgentState, nowMs: number): string {
   if (agent.state !== "wrapUp" || agent.endsAtMs === null) return "";
-  return `${callTimer(nowMs, agent.endsAtMs)} left`;
+  return t("{time} left", { time: callTimer(nowMs, agent.endsAtMs) });
 }
 
 /** What an IPC failure says: the engine's message, whatever shape it came in. */
@@ -167,10 +178,10 @@ export function errorText(e: unknown): string {
 
 /** A past call in the customer panel: "3 Dec, 14:05 · inbound · 4:12 · Resolved". */
 export function interactionLine(i: Interaction, locale?: string): string {
-  const when = new Date(i.atMs).toLocaleString(locale, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
-  const parts = [when, i.direction];
+  const when = new Date(i.atMs).toLocaleString(locale ?? dateLocale(), { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  const parts = [when, directionLabel(i.direction)];
   if (i.durationSecs !== null) parts.push(callTimer(0, i.durationSecs * 1000));
-  else parts.push("not answered");
+  else parts.push(t("not answered"));
   if (i.disposition) parts.push(i.disposition);
   return parts.join(" · ");
 }
@@ -204,13 +215,13 @@ export function historyParty(e: HistoryEntry): string {
 /** How the call went, in a word or a duration: "4:12", "Missed", "Not answered". */
 export function historyOutcome(e: HistoryEntry): string {
   if (e.answeredMs !== null && e.endedMs !== null) return callTimer(e.answeredMs, e.endedMs);
-  if (e.endedMs === null) return "In progress";
-  return e.direction === "inbound" ? "Missed" : "Not answered";
+  if (e.endedMs === null) return t("In progress");
+  return e.direction === "inbound" ? t("Missed") : t("Not answered");
 }
 
 /** "3 Dec, 14:05". */
 export function historyWhen(e: HistoryEntry, locale?: string): string {
-  return new Date(e.startedMs).toLocaleString(locale, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  return new Date(e.startedMs).toLocaleString(locale ?? dateLocale(), { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
 }
 
 /** MOS to one decimal, or "—". */
@@ -233,21 +244,21 @@ export function presenceBadge(
   nowMs: number,
 ): { label: string; tone: Tone | "neutral"; stale: string } {
   const words: Record<string, [string, Tone]> = {
-    available: ["Available", "ok"],
-    availableidle: ["Available (idle)", "ok"],
-    busy: ["Busy", "bad"],
-    busyidle: ["Busy (idle)", "bad"],
-    donotdisturb: ["Do not disturb", "bad"],
-    berightback: ["Be right back", "warn"],
-    away: ["Away", "warn"],
-    offline: ["Offline", "info"],
+    available: [t("Available"), "ok"],
+    availableidle: [t("Available (idle)"), "ok"],
+    busy: [t("Busy"), "bad"],
+    busyidle: [t("Busy (idle)"), "bad"],
+    donotdisturb: [t("Do not disturb"), "bad"],
+    berightback: [t("Be right back"), "warn"],
+    away: [t("Away"), "warn"],
+    offline: [t("Offline"), "info"],
   };
   const known = words[p.availability.toLowerCase()];
   const activity = p.activity && p.activity.toLowerCase() !== p.availability.toLowerCase() ? p.activity : "";
-  const label = known ? known[0] + (activity ? ` · ${splitWords(activity)}` : "") : p.availability === "PresenceUnknown" ? "Presence unknown" : splitWords(p.availability);
+  const label = known ? known[0] + (activity ? ` · ${splitWords(activity)}` : "") : p.availability === "PresenceUnknown" ? t("Presence unknown") : splitWords(p.availability);
   let stale = "";
-  if (p.asOfMs === null) stale = "never reported";
-  else if (nowMs - p.asOfMs > 120_000) stale = `as of ${Math.round((nowMs - p.asOfMs) / 60_000)} min ago`;
+  if (p.asOfMs === null) stale = t("never reported");
+  else if (nowMs - p.asOfMs > 120_000) stale = t("as of {mins} min ago", { mins: Math.round((nowMs - p.asOfMs) / 60_000) });
   return { label, tone: known ? known[1] : "neutral", stale };
 }
 
@@ -264,7 +275,7 @@ export function expertsBySkill(experts: Expert[], search: string): { skill: stri
     !q || [e.name, e.title, ...e.skills].some((t) => t.toLowerCase().includes(q));
   const groups = new Map<string, Expert[]>();
   for (const e of experts.filter(matches)) {
-    for (const skill of e.skills.length ? e.skills : ["Other"]) {
+    for (const skill of e.skills.length ? e.skills : [t("Other")]) {
       groups.set(skill, [...(groups.get(skill) ?? []), e]);
     }
   }
@@ -277,11 +288,21 @@ export function expertsBySkill(experts: Expert[], search: string): { skill: stri
 export function qualityBadge(q: MediaStats | null): { label: string; tone: Tone; detail: string } | null {
   if (!q) return null;
   const tone: Tone = q.mos >= 4 ? "ok" : q.mos >= 3.6 ? "info" : q.mos >= 3.1 ? "warn" : "bad";
-  const word = q.mos >= 4 ? "Good" : q.mos >= 3.6 ? "Fair" : q.mos >= 3.1 ? "Poor" : "Bad";
-  const rtt = q.rttMs === null ? "" : `, round trip ${Math.round(q.rttMs)} ms`;
-  const detail = `MOS ${q.mos.toFixed(1)}: loss ${(q.lossFraction * 100).toFixed(1)} %, jitter ${Math.round(q.jitterMs)} ms${rtt}${q.encrypted ? ", encrypted" : ", not encrypted"}`;
+  const word = q.mos >= 4 ? t("Good") : q.mos >= 3.6 ? t("Fair") : q.mos >= 3.1 ? t("Poor") : t("Bad");
+  const rtt = q.rttMs === null ? "" : t(", round trip {rtt} ms", { rtt: Math.round(q.rttMs) });
+  const measured = t("MOS {mos}: loss {loss} %, jitter {jitter} ms", {
+    mos: q.mos.toFixed(1),
+    loss: (q.lossFraction * 100).toFixed(1),
+    jitter: Math.round(q.jitterMs),
+  });
+  const detail = measured + rtt + (q.encrypted ? t(", encrypted") : t(", not encrypted"));
   return { label: `${word} ${q.mos.toFixed(1)}`, tone, detail };
 }
 
 /** The ways to escalate a call to an expert. */
 export type Escalation = "transfer" | "consult" | "conference";
+
+/** "inbound" / "outbound" in the UI's language. */
+export function directionLabel(direction: string): string {
+  return direction === "inbound" ? t("inbound") : t("outbound");
+}
