@@ -1,7 +1,10 @@
-//! Engine facts to the UI: every snapshot as `snapshot-changed`, every event as `engine-event`.
+//! Engine facts to the UI: every snapshot as `snapshot-changed`, every event as `engine-event`
+//! (and to the desktop: incoming calls raise the window and notify).
 
 use switchboard_desk::{Engine, EngineEvent};
 use tauri::{AppHandle, Emitter};
+
+use crate::alerts::Alerts;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 pub const SNAPSHOT_CHANGED: &str = "snapshot-changed";
@@ -9,8 +12,11 @@ pub const ENGINE_EVENT: &str = "engine-event";
 
 pub fn forward(app: AppHandle, engine: Engine, mut events: UnboundedReceiver<EngineEvent>) {
     let events_app = app.clone();
+    let events_engine = engine.clone();
+    let alerts = Alerts::default();
     tauri::async_runtime::spawn(async move {
         while let Some(event) = events.recv().await {
+            alerts.on_event(&events_app, &events_engine, &event);
             // Events carry caller numbers and names: personal data stays out of info logs.
             tracing::debug!(?event, "engine event");
             if let Err(e) = events_app.emit(ENGINE_EVENT, &event) {

@@ -1,10 +1,12 @@
 //! The desktop shell: a window over the engine. It starts the engine, forwards its snapshots and
 //! events to the UI, and maps a handful of commands onto it. No telephony lives here.
 
+mod alerts;
 pub mod bindings;
 mod commands;
 mod error;
 mod events;
+mod hotkeys;
 mod links;
 mod startup;
 
@@ -20,9 +22,10 @@ pub fn run() -> anyhow::Result<()> {
         .plugin(tauri_plugin_deep_link::init())
         .invoke_handler(commands::handler())
         .setup(|app| {
-            let (engine, engine_events) = tauri::async_runtime::block_on(startup::start_engine())?;
-            events::forward(app.handle().clone(), engine.clone(), engine_events);
-            app.manage(engine);
+            let started = tauri::async_runtime::block_on(startup::start_engine())?;
+            events::forward(app.handle().clone(), started.engine.clone(), started.events);
+            app.manage(started.engine);
+            hotkeys::install(app.handle(), &started.ui.answer_key, &started.ui.hangup_key)?;
             links::follow(app.handle());
             Ok(())
         })

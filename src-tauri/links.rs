@@ -25,11 +25,7 @@ pub fn follow<R: Runtime>(app: &AppHandle<R>) {
 
 /// A second launch: the agent is looking for the app, so show it.
 pub fn raise<R: Runtime>(app: &AppHandle<R>) {
-    if let Some(window) = app.get_webview_window("main") {
-        let _ = window.unminimize();
-        let _ = window.show();
-        let _ = window.set_focus();
-    }
+    crate::alerts::bring_forward(app);
 }
 
 fn dial<R: Runtime>(app: &AppHandle<R>, link: &str) {

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use switchboard_desk::availability_file;
+use switchboard_desk::settings::UiSettings;
 use switchboard_desk::store::Store;
 use switchboard_desk::{
     AccountConfig, AgentState, AudioInput, AudioOutput, DeviceChoice, Engine, EngineConfig,
@@ -28,7 +29,13 @@ fn settings_path() -> Option<PathBuf> {
         .or_else(Settings::default_path)
 }
 
-pub async fn start_engine() -> anyhow::Result<(Engine, UnboundedReceiver<EngineEvent>)> {
+pub struct Started {
+    pub engine: Engine,
+    pub events: UnboundedReceiver<EngineEvent>,
+    pub ui: UiSettings,
+}
+
+pub async fn start_engine() -> anyhow::Result<Started> {
     let settings = match settings_path() {
         Some(path) => Settings::load(&path).unwrap_or_else(|e| {
             // A broken file must not keep the agent from working: say so, run practice.
@@ -60,7 +67,12 @@ pub async fn start_engine() -> anyhow::Result<(Engine, UnboundedReceiver<EngineE
         practice,
         srtp,
     };
-    Ok(Engine::start(config).await?)
+    let (engine, events) = Engine::start(config).await?;
+    Ok(Started {
+        engine,
+        events,
+        ui: settings.ui.clone(),
+    })
 }
 
 /// The customer store and history in the data directory; a bad country code is reported and

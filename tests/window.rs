@@ -61,6 +61,7 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     assert_eq!(report.imported, 1);
 
     let mut desktop = Desktop::start(&out);
+    let _notifications = desktop.notification_server();
     let mut env = desktop.env.clone();
     // The remembered device choice goes here, not to the home directory.
     let config_home = out.join("config");
@@ -213,14 +214,31 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         "screen pop (embedded store): record shown {} ms after the INVITE was taken in",
         shown - offered
     );
+    // The desktop notification is up while it rings; clicking it answers.
+    let shown = || desktop.dunstctl(&["count", "displayed"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while shown() != "1" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no notification: {}",
+            shown()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     desktop.screenshot(&out.join("2-incoming-pop.png"));
-
-    let answer = app.wait_element("[data-testid=answer]", Duration::from_secs(5));
-    app.click(&answer);
+    desktop.dunstctl(&["action", "0"]);
     app.wait_text("[data-testid=phase]", Duration::from_secs(10), |t| {
         t == "Connected"
     });
     customer.wait_event("CALL_ESTABLISHED", Duration::from_secs(10));
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while shown() != "0" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the notification stayed after answering"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     // The call timer runs.
     let timer = app.wait_text("[data-testid=timer]", Duration::from_secs(5), |t| {
         t.starts_with("0:0") && t != "0:00"
@@ -395,8 +413,8 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         "1#"
     );
     desktop.screenshot(&out.join("7-call-back-dialpad.png"));
-    let hangup = app.wait_element("[data-testid=hangup]", Duration::from_secs(2));
-    app.click(&hangup);
+    // The hang-up hotkey, pressed while another window could have the focus.
+    desktop.press("ctrl+alt+h");
     customer.wait_event("CALL_CLOSED", Duration::from_secs(10));
     app.wait_element("[data-testid=wrap-up]", Duration::from_secs(10));
     app.select("[data-testid=disposition]", "Follow-up needed");
@@ -471,8 +489,8 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         &expert_speech,
     );
     customer.dial(&kamailio.user_uri("agent1"));
-    let answer = app.wait_element("[data-testid=answer]", Duration::from_secs(15));
-    app.click(&answer);
+    app.wait_element("[data-testid=answer]", Duration::from_secs(15));
+    desktop.press("ctrl+alt+a");
     app.wait_text("[data-testid=phase]", Duration::from_secs(10), |t| {
         t == "Connected"
     });

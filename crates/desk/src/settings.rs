@@ -61,11 +61,25 @@ pub struct AgentSettings {
 }
 
 /// The window.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
 pub struct UiSettings {
     /// "en", "zh-Hans" or "zh-Hant" (or a tag such as "zh-TW"); unset: the system's language.
     pub language: Option<String>,
+    /// Global hotkey that answers the ringing call ("" for none).
+    pub answer_key: String,
+    /// Global hotkey that declines the ringing call, or hangs up the one the agent talks on.
+    pub hangup_key: String,
+}
+
+impl Default for UiSettings {
+    fn default() -> Self {
+        Self {
+            language: None,
+            answer_key: "Ctrl+Alt+A".into(),
+            hangup_key: "Ctrl+Alt+H".into(),
+        }
+    }
 }
 
 /// How callers are matched to customer records.

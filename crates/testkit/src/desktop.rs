@@ -87,6 +87,48 @@ impl Desktop {
 }
 
 impl Desktop {
+    /// Starts a notification server on this desktop (dunst), stopped when the guard drops.
+    pub fn notification_server(&self) -> impl Drop {
+        let dunst = crate::require("dunst", "dunst");
+        crate::require("dunstctl", "dunst");
+        let child = Command::new(dunst)
+            .envs(self.env.iter().cloned())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dunst");
+        let guard = Guard(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.dunstctl(&["is-paused"]).is_empty() {
+            assert!(
+                Instant::now() < deadline,
+                "dunst did not take the session bus"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        guard
+    }
+
+    /// Runs dunstctl against this desktop's notification server; its output.
+    pub fn dunstctl(&self, args: &[&str]) -> String {
+        Command::new("dunstctl")
+            .args(args)
+            .envs(self.env.iter().cloned())
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// Presses keys on this desktop's keyboard (xdotool syntax: `ctrl+alt+a`).
+    pub fn press(&self, keys: &str) {
+        let xdotool = crate::require("xdotool", "xdotool");
+        let ok = Command::new(xdotool)
+            .args(["key", keys])
+            .envs(self.env.iter().cloned())
+            .status();
+        assert!(ok.is_ok_and(|s| s.success()), "xdotool key {keys} failed");
+    }
+
     /// Saves the whole screen as PNG. (WebKitWebDriver's own screenshot waits for a
     /// presentation update that never comes under Xvfb, so the X server is asked instead.)
     pub fn screenshot(&self, path: &Path) {
