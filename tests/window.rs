@@ -105,6 +105,8 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     let state_file = std::fs::read_to_string(&saved_state).unwrap_or_default();
     assert!(state_file.contains("available"), "{state_file:?}");
     desktop.screenshot(&out.join("1b-available.png"));
+    let app_exe = std::path::Path::new(env!("CARGO_BIN_EXE_switchboard"));
+    let idle_memory = switchboard_testkit::memory::of(app_exe).expect("the app's memory");
 
     // A headset plugged in while the app runs shows up in the menus; choosing it as the
     // speaker is applied and remembered.
@@ -258,6 +260,7 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         std::thread::sleep(Duration::from_millis(100));
     }
     desktop.screenshot(&out.join("3-connected-notes.png"));
+    let call_memory = switchboard_testkit::memory::of(app_exe).expect("the app's memory");
 
     // Hold and resume, from the buttons.
     let hold = app.wait_element("[data-testid=hold]", Duration::from_secs(5));
@@ -586,6 +589,8 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         Some("transferred"),
         "{calls:?}"
     );
+    eprintln!("memory idle (registered, available): {idle_memory}");
+    eprintln!("memory during a call (Opus, Pulse devices, customer shown): {call_memory}");
     eprintln!("timer showed {timer}; screenshots in {}", out.display());
     drop(app);
     drop(driver);
