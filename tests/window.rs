@@ -339,6 +339,7 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         "Sam Ortiz"
     );
     desktop.screenshot(&out.join("4-wrap-up.png"));
+    assert_every_control_is_named(&app, "wrap-up");
     app.select("[data-testid=disposition]", "Resolved");
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while app.script("return document.querySelector('[data-testid=wrap-up-done]').disabled")
@@ -546,6 +547,7 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         t.contains("on the line")
     });
     desktop.screenshot(&out.join("10-consulting.png"));
+    assert_every_control_is_named(&app, "consulting, experts panel open");
     let join = app.wait_element("[data-testid=conference]", Duration::from_secs(2));
     app.click(&join);
     app.wait_element("[data-testid=in-conference]", Duration::from_secs(10));
@@ -595,6 +597,25 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     drop(app);
     drop(driver);
     drop(desktop);
+}
+
+/// Every control a screen reader reaches has a name (its text, a label or aria-label) and can
+/// be reached by the keyboard (no negative tabindex).
+fn assert_every_control_is_named(app: &Session, screen: &str) {
+    let unnamed = app.script(
+        "return Array.from(document.querySelectorAll('button, select, input, textarea')) \
+         .filter(e => { \
+           const named = (e.getAttribute('aria-label') || '').trim() \
+             || (e.labels && Array.from(e.labels).some(l => l.textContent.trim())) \
+             || (e.tagName === 'BUTTON' && e.textContent.trim()); \
+           return !named || e.tabIndex < 0; }) \
+         .map(e => e.outerHTML.slice(0, 120))",
+    );
+    assert_eq!(
+        unnamed,
+        serde_json::json!([]),
+        "unnamed controls on {screen}"
+    );
 }
 
 /// The speaker menu's entries, (value, label), in order.
