@@ -136,14 +136,9 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         .expect("the headset's entry");
     app.select("[data-testid=device-speaker]", &id);
     let remembered = config_home.join("switchboard/devices.toml");
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !std::fs::read_to_string(&remembered).is_ok_and(|t| t.contains(&id)) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the choice was not remembered"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually("the choice was not remembered", 5, || {
+        std::fs::read_to_string(&remembered).is_ok_and(|t| t.contains(&id))
+    });
     assert_eq!(
         app.script("return document.querySelector('[data-testid=device-speaker]').value"),
         serde_json::Value::String(id.clone()),
@@ -233,14 +228,9 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         t == "Connected"
     });
     customer.wait_event("CALL_ESTABLISHED", Duration::from_secs(10));
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while shown() != "0" {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the notification stayed after answering"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually("the notification stayed after answering", 5, || {
+        shown() == "0"
+    });
     // The call timer runs.
     let timer = app.wait_text("[data-testid=timer]", Duration::from_secs(5), |t| {
         t.starts_with("0:0") && t != "0:00"
@@ -288,14 +278,9 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         let inputs = desktop.pulse.pactl(&["list", "short", "sink-inputs"]);
         index.is_some_and(|i| inputs.lines().any(|l| l.split('\t').nth(1) == Some(&i)))
     };
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !plays_on(&headset.speaker) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the call is not on the headset"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually("the call is not on the headset", 5, || {
+        plays_on(&headset.speaker)
+    });
     desktop.pulse.unplug(&headset);
     let notice = app.wait_text("[data-testid=notice]", Duration::from_secs(10), |t| {
         t.starts_with("Speaker:")
@@ -341,16 +326,10 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     desktop.screenshot(&out.join("4-wrap-up.png"));
     assert_every_control_is_named(&app, "wrap-up");
     app.select("[data-testid=disposition]", "Resolved");
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while app.script("return document.querySelector('[data-testid=wrap-up-done]').disabled")
-        != serde_json::Value::Bool(false)
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the disposition was not taken"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually("the disposition was not taken", 5, || {
+        app.script("return document.querySelector('[data-testid=wrap-up-done]').disabled")
+            == serde_json::Value::Bool(false)
+    });
     desktop.screenshot(&out.join("4b-wrap-up-disposed.png"));
     let done = app.wait_element("[data-testid=wrap-up-done]", Duration::from_secs(2));
     app.click(&done);
@@ -422,16 +401,10 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     customer.wait_event("CALL_CLOSED", Duration::from_secs(10));
     app.wait_element("[data-testid=wrap-up]", Duration::from_secs(10));
     app.select("[data-testid=disposition]", "Follow-up needed");
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while app.script("return document.querySelector('[data-testid=wrap-up-done]').disabled")
-        != serde_json::Value::Bool(false)
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the disposition was not taken"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually("the disposition was not taken", 5, || {
+        app.script("return document.querySelector('[data-testid=wrap-up-done]').disabled")
+            == serde_json::Value::Bool(false)
+    });
     let done = app.wait_element("[data-testid=wrap-up-done]", Duration::from_secs(2));
     app.click(&done);
     app.wait_text(
@@ -555,14 +528,9 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     // The expert leaves the conference; the agent and the customer go on.
     expert.hangup();
     expert.wait_event("CALL_CLOSED", Duration::from_secs(10));
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while app.exists("[data-testid=in-conference]") || app.exists("[data-testid=consult-bar]") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the conference did not end"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually("the conference did not end", 10, || {
+        !(app.exists("[data-testid=in-conference]") || app.exists("[data-testid=consult-bar]"))
+    });
     app.wait_text("[data-testid=phase]", Duration::from_secs(10), |t| {
         t == "Connected"
     });
@@ -597,6 +565,15 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     drop(app);
     drop(driver);
     drop(desktop);
+}
+
+/// Waits up to `secs` for `done`, failing with `what` (the condition is polled every 100 ms).
+fn eventually(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Every control a screen reader reaches has a name (its text, a label or aria-label) and can

@@ -15,8 +15,9 @@ use serde_json::Value;
 use crate::store::customers::is_web_link;
 use crate::store::{CaseView, CustomerRecord};
 
-/// Where a record's fields are in the CRM's JSON answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a record's fields are in the CRM's JSON answer (`[customers.crm.fields]`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct FieldMap {
     pub name: String,
     pub account: Option<String>,

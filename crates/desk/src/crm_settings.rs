@@ -28,7 +28,7 @@ pub struct CrmSettings {
     /// PEM certificate authorities for the CRM, instead of the system's.
     pub ca_file: Option<PathBuf>,
     #[serde(default)]
-    pub fields: FieldSettings,
+    pub fields: FieldMap,
 }
 
 /// A header's value: written out, or read from an environment variable (for secrets).
@@ -37,34 +37,6 @@ pub struct CrmSettings {
 pub enum HeaderValue {
     Value(String),
     Env(String),
-}
-
-/// JSON pointers into the CRM's answer.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, default)]
-pub struct FieldSettings {
-    pub name: String,
-    pub account: Option<String>,
-    pub tier: Option<String>,
-    pub record_url: Option<String>,
-    pub open_cases: Option<String>,
-    pub case_id: String,
-    pub case_title: String,
-}
-
-impl Default for FieldSettings {
-    fn default() -> Self {
-        let f = FieldMap::default();
-        Self {
-            name: f.name,
-            account: f.account,
-            tier: f.tier,
-            record_url: f.record_url,
-            open_cases: f.open_cases,
-            case_id: f.case_id,
-            case_title: f.case_title,
-        }
-    }
 }
 
 fn default_name() -> String {
@@ -113,22 +85,13 @@ impl CrmSettings {
                 ));
             }
         }
-        let f = &self.fields;
         Ok(CrmConfig {
             name: self.name.clone(),
             url_template: self.url.clone(),
             headers,
             timeout: Duration::from_millis(self.timeout_ms.clamp(100, 30_000)),
             cache_for: Duration::from_secs(self.cache_secs),
-            fields: FieldMap {
-                name: f.name.clone(),
-                account: f.account.clone(),
-                tier: f.tier.clone(),
-                record_url: f.record_url.clone(),
-                open_cases: f.open_cases.clone(),
-                case_id: f.case_id.clone(),
-                case_title: f.case_title.clone(),
-            },
+            fields: self.fields.clone(),
             ca_file: self.ca_file.clone(),
         })
     }

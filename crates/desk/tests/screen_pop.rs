@@ -58,6 +58,51 @@ async fn until<T>(
     }
 }
 
+/// The engine as agent1 at `kamailio`, speaking `speech`, registered.
+async fn registered_engine(
+    kamailio: &Kamailio,
+    speech: &std::path::Path,
+    out: &std::path::Path,
+    availability: AvailabilityConfig,
+    records: RecordsConfig,
+) -> (Engine, UnboundedReceiver<EngineEvent>) {
+    let registrar: SocketAddr = ([127, 0, 0, 1], kamailio.port).into();
+    let mut account = AccountConfig::new("agent1");
+    account.trunk =
+        vec![switchboard_desk::TrunkUri::parse(&format!("sip:{registrar}")).expect("uri")];
+    account.password = Password::new("pw1");
+    let (engine, events) = Engine::start(EngineConfig {
+        account,
+        input: AudioInput::File {
+            path: speech.to_owned(),
+            looping: true,
+        },
+        output: AudioOutput::File(out.join("heard.wav")),
+        auto_answer: false,
+        call_waiting: true,
+        practice: false,
+        srtp: SrtpPolicy::Offer,
+        devices: DeviceChoice::default(),
+        ringing: Ringing::Silent,
+        voice: VoiceConfig::default(),
+        availability,
+        records,
+        directory: Vec::new(),
+        language: None,
+    })
+    .await
+    .expect("engine starts");
+    until(&engine, 10, "registered", |s| {
+        matches!(
+            s.registration,
+            switchboard_desk::RegistrationView::Registered { .. }
+        )
+        .then_some(())
+    })
+    .await;
+    (engine, events)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_known_caller_pops_their_record_and_the_call_is_filed_with_notes() {
     let out = switchboard_testkit::output::dir("engine_screen_pop");
@@ -77,46 +122,15 @@ async fn a_known_caller_pops_their_record_and_the_call_is_filed_with_notes() {
         "Hello, my router keeps dropping calls.",
         2,
     );
-    let registrar: SocketAddr = ([127, 0, 0, 1], kamailio.port).into();
-    let mut account = AccountConfig::new("agent1");
-    account.trunk =
-        vec![switchboard_desk::TrunkUri::parse(&format!("sip:{registrar}")).expect("uri")];
-    account.password = Password::new("pw1");
     let mut availability = AvailabilityConfig::default();
     availability.wrap_up.duration = Some(Duration::ZERO);
     availability.wrap_up.disposition_required = true;
-    let (engine, mut events) = Engine::start(EngineConfig {
-        account,
-        input: AudioInput::File {
-            path: speech.clone(),
-            looping: true,
-        },
-        output: AudioOutput::File(out.join("heard.wav")),
-        auto_answer: false,
-        call_waiting: true,
-        practice: false,
-        srtp: SrtpPolicy::Offer,
-        devices: DeviceChoice::default(),
-        ringing: Ringing::Silent,
-        voice: VoiceConfig::default(),
-        availability,
-        records: RecordsConfig {
-            store: Some(store_path.clone()),
-            ..Default::default()
-        },
-        directory: Vec::new(),
-        language: None,
-    })
-    .await
-    .expect("engine starts");
-    until(&engine, 10, "registered", |s| {
-        matches!(
-            s.registration,
-            switchboard_desk::RegistrationView::Registered { .. }
-        )
-        .then_some(())
-    })
-    .await;
+    let records = RecordsConfig {
+        store: Some(store_path.clone()),
+        ..Default::default()
+    };
+    let (engine, mut events) =
+        registered_engine(&kamailio, &speech, &out, availability, records).await;
 
     let mut customer = Baresip::start(
         &out.join("customer"),
@@ -254,11 +268,6 @@ async fn a_crm_record_pops_and_a_slow_or_failing_crm_never_holds_up_ringing() {
     });
     let kamailio = Kamailio::start(&out, &[("agent1", "pw1"), (CUSTOMER, "pw2")]);
     let speech = audio::speech(&out, "customer", "Hello, it is Sam again.", 2);
-    let registrar: SocketAddr = ([127, 0, 0, 1], kamailio.port).into();
-    let mut account = AccountConfig::new("agent1");
-    account.trunk =
-        vec![switchboard_desk::TrunkUri::parse(&format!("sip:{registrar}")).expect("uri")];
-    account.password = Password::new("pw1");
     let records = RecordsConfig {
         crm: Some(CrmConfig {
             name: "Acme CRM".into(),
@@ -272,34 +281,13 @@ async fn a_crm_record_pops_and_a_slow_or_failing_crm_never_holds_up_ringing() {
         }),
         ..Default::default()
     };
-    let (engine, mut events) = Engine::start(EngineConfig {
-        account,
-        input: AudioInput::File {
-            path: speech.clone(),
-            looping: true,
-        },
-        output: AudioOutput::File(out.join("heard.wav")),
-        auto_answer: false,
-        call_waiting: true,
-        practice: false,
-        srtp: SrtpPolicy::Offer,
-        devices: DeviceChoice::default(),
-        ringing: Ringing::Silent,
-        voice: VoiceConfig::default(),
-        availability: AvailabilityConfig::default(),
+    let (engine, mut events) = registered_engine(
+        &kamailio,
+        &speech,
+        &out,
+        AvailabilityConfig::default(),
         records,
-        directory: Vec::new(),
-        language: None,
-    })
-    .await
-    .expect("engine starts");
-    until(&engine, 10, "registered", |s| {
-        matches!(
-            s.registration,
-            switchboard_desk::RegistrationView::Registered { .. }
-        )
-        .then_some(())
-    })
+    )
     .await;
     let mut customer = Baresip::start(
         &out.join("customer"),
