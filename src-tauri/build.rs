@@ -19,6 +19,7 @@ fn main() {
         "set_notes",
         "set_disposition",
         "history",
+        "open_record",
         "choose_devices",
     ];
     let attributes = tauri_build::Attributes::new()

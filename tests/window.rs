@@ -17,8 +17,9 @@ use switchboard_testkit::{audio, output};
 const HOSTILE_NAME: &str = "<img src=x onerror=alert(1)>";
 /// The customer's number as the trunk sends it (national), and as the CRM export writes it.
 const CUSTOMER: &str = "4155550187";
-const CUSTOMERS_CSV: &str = "phone,name,account,tier,open_cases\n\
-    +1 (415) 555-0187,Sam Ortiz,AC-2001,Gold,CASE-7: Router drops calls\n";
+const CUSTOMERS_CSV: &str = "phone,name,account,tier,record_url,open_cases\n\
+    +1 (415) 555-0187,Sam Ortiz,AC-2001,Gold,https://crm.invalid/customers/AC-2001,\
+    CASE-7: Router drops calls\n";
 const NOTES: &str = "Router drops calls every evening; replacing it.";
 
 #[test]
@@ -68,6 +69,22 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     let _ = std::fs::remove_dir_all(&config_home);
     env.push(("XDG_CONFIG_HOME".into(), config_home.display().to_string()));
     env.push(("XDG_DATA_HOME".into(), data_home.display().to_string()));
+    // The system browser, as xdg-open finds it on a desktop without a desktop environment:
+    // here a script that writes down what it was asked to open.
+    let opened = out.join("opened.txt");
+    let _ = std::fs::remove_file(&opened);
+    let browser = out.join("browser.sh");
+    std::fs::write(
+        &browser,
+        format!("#!/bin/sh\necho \"$1\" >> '{}'\n", opened.display()),
+    )
+    .expect("browser script");
+    std::fs::set_permissions(
+        &browser,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("executable");
+    env.push(("BROWSER".into(), browser.display().to_string()));
     env.push((
         "SWITCHBOARD_SETTINGS".into(),
         settings.display().to_string(),
@@ -250,6 +267,13 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         std::thread::sleep(Duration::from_millis(100));
     }
     desktop.screenshot(&out.join("3-connected-notes.png"));
+    // The record opens in the system browser, from the link the store gave.
+    let open = app.wait_element("[data-testid=customer-open]", Duration::from_secs(2));
+    app.click(&open);
+    eventually("the record did not open in the browser", 10, || {
+        std::fs::read_to_string(&opened)
+            .is_ok_and(|t| t.trim() == "https://crm.invalid/customers/AC-2001")
+    });
     let call_memory = switchboard_testkit::memory::of(app_exe).expect("the app's memory");
 
     // Hold and resume, from the buttons.

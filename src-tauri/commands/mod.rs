@@ -25,6 +25,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         desk::set_notes,
         desk::set_disposition,
         desk::history,
+        desk::open_record,
         devices::choose_devices
     ]
 }

@@ -17,6 +17,7 @@ export const consult = (call: CallId, target: string): Promise<void> => invoke("
 export const completeTransfer = (): Promise<void> => invoke("complete_transfer");
 export const conference = (): Promise<void> => invoke("conference");
 export const cancelConsult = (): Promise<void> => invoke("cancel_consult");
+export const openRecord = (call: CallId): Promise<void> => invoke("open_record", { call });
 export const chooseState = (choice: Choice): Promise<void> => invoke("choose_state", { choice });
 export const setNotes = (call: CallId, notes: string): Promise<void> => invoke("set_notes", { call, notes });
 export const setDisposition = (call: CallId, code: string): Promise<void> =>

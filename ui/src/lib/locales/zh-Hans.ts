@@ -89,7 +89,7 @@ export default {
   "Source": "来源",
   "Open cases": "未结案件",
   "Last calls": "最近通话",
-  "CRM record: ": "CRM 记录：",
+  "Open in CRM": "在 CRM 中打开",
   "After-call work": "话后处理",
   " · a disposition is required": " · 需要填写处理结果",
   "Ready for calls": "准备接听",

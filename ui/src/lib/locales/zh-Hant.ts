@@ -89,7 +89,7 @@ export default {
   "Source": "來源",
   "Open cases": "未結案件",
   "Last calls": "最近通話",
-  "CRM record: ": "CRM 紀錄：",
+  "Open in CRM": "在 CRM 中開啟",
   "After-call work": "話後處理",
   " · a disposition is required": " · 需要填寫處理結果",
   "Ready for calls": "準備接聽",
