@@ -33,6 +33,14 @@ pub enum Command {
     /// Print the sound devices present (one JSON object: microphones and speakers, each with
     /// the id to pass to --microphone, --speaker or --ringer).
     Devices,
+    /// Keep a secret in the OS keychain for the app (a CRM token named in the settings as
+    /// `{ keychain = "NAME" }`): `set` reads it from standard input, `check` says whether it is
+    /// there (never what it is), `delete` removes it.
+    Secret {
+        #[arg(value_enum)]
+        action: SecretAction,
+        name: String,
+    },
     /// Import customer records from CSV into the store the app pops them from. Columns by
     /// name: phone and name (required), account, tier, record_url, open_cases ("ID: title; ...").
     ImportCustomers {
@@ -133,6 +141,13 @@ pub struct Audio {
     /// announced on stdout only).
     #[arg(long, value_name = "ID")]
     pub ringer: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SecretAction {
+    Set,
+    Check,
+    Delete,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

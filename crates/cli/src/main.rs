@@ -15,7 +15,7 @@ use switchboard_desk::{
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use args::{Account, Audio, Cli, Command, TransportArg};
+use args::{Account, Audio, Cli, Command, SecretAction, TransportArg};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -35,6 +35,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&list)?);
             return Ok(());
         }
+        Command::Secret { action, name } => return secret(action, &name),
         Command::ImportCustomers {
             file,
             store,
@@ -123,6 +124,41 @@ fn records(audio: &Audio) -> RecordsConfig {
         store: audio.store.clone(),
         ..RecordsConfig::default()
     }
+}
+
+/// The OS keychain's entry `name`: set from the first line of standard input, checked, or
+/// deleted. A secret never goes to standard output.
+fn secret(action: SecretAction, name: &str) -> anyhow::Result<()> {
+    use switchboard_desk::keychain;
+    match action {
+        SecretAction::Set => {
+            let mut value = String::new();
+            std::io::stdin().read_line(&mut value)?;
+            let value = value.trim_end_matches(['\r', '\n']);
+            anyhow::ensure!(!value.is_empty(), "no secret on standard input");
+            keychain::store(name, value)?;
+            println!("{}", serde_json::json!({"secret": name, "stored": true}));
+        }
+        SecretAction::Check => {
+            let present = match keychain::read(name) {
+                Ok(_) => true,
+                Err(keychain::KeychainError::Missing(_)) => false,
+                Err(e) => return Err(e.into()),
+            };
+            println!(
+                "{}",
+                serde_json::json!({"secret": name, "present": present})
+            );
+            if !present {
+                std::process::exit(3);
+            }
+        }
+        SecretAction::Delete => {
+            keychain::delete(name)?;
+            println!("{}", serde_json::json!({"secret": name, "deleted": true}));
+        }
+    }
+    Ok(())
 }
 
 /// Imports a CSV of customers and prints what was stored and what was refused, by line.

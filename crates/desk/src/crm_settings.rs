@@ -1,7 +1,6 @@
 //! `[customers.crm]`: the HTTP connector as IT writes it in the settings. Secret header values
-//! are never written in the file: they come from the environment (as the trunk's password
-//! does until the keychain work lands), and a literal value for a header that carries
-//! credentials is refused.
+//! are never written in the file: they come from the OS keychain (or the environment), and a
+//! literal value for a header that carries credentials is refused.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -31,12 +30,33 @@ pub struct CrmSettings {
     pub fields: FieldMap,
 }
 
-/// A header's value: written out, or read from an environment variable (for secrets).
+/// A header's value: written out, or a secret read from the OS keychain (by its name there,
+/// as `switchboard-cli secret set NAME` stored it) or from an environment variable.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub enum HeaderValue {
     Value(String),
+    Keychain(String),
     Env(String),
+}
+
+/// Where secret header values are read from.
+pub trait Secrets {
+    fn keychain(&self, name: &str) -> Result<String, String>;
+    fn env(&self, var: &str) -> Option<String>;
+}
+
+/// The OS keychain and the process environment.
+pub struct SystemSecrets;
+
+impl Secrets for SystemSecrets {
+    fn keychain(&self, name: &str) -> Result<String, String> {
+        crate::keychain::read(name).map_err(|e| e.to_string())
+    }
+
+    fn env(&self, var: &str) -> Option<String> {
+        std::env::var(var).ok()
+    }
 }
 
 fn default_name() -> String {
@@ -59,8 +79,8 @@ fn carries_credentials(name: &str) -> bool {
 }
 
 impl CrmSettings {
-    /// The connector's configuration, with secrets read through `env`.
-    pub fn connector(&self, env: impl Fn(&str) -> Option<String>) -> Result<CrmConfig, String> {
+    /// The connector's configuration, with its secrets read from `secrets`.
+    pub fn connector(&self, secrets: &dyn Secrets) -> Result<CrmConfig, String> {
         check_template(&self.url).map_err(|e| format!("customers.crm.url: {e}"))?;
         let mut headers = Vec::new();
         for (name, value) in &self.headers {
@@ -68,11 +88,15 @@ impl CrmSettings {
                 HeaderValue::Value(_) if carries_credentials(name) => {
                     return Err(format!(
                         "customers.crm.headers.{name}: a credential is never written in the \
-                         settings; use {{ env = \"VARIABLE\" }}"
+                         settings; use {{ keychain = \"NAME\" }} (switchboard-cli secret set \
+                         NAME)"
                     ))
                 }
                 HeaderValue::Value(v) => v.clone(),
-                HeaderValue::Env(var) => env(var).ok_or_else(|| {
+                HeaderValue::Keychain(secret) => secrets
+                    .keychain(secret)
+                    .map_err(|e| format!("customers.crm.headers.{name}: {e}"))?,
+                HeaderValue::Env(var) => secrets.env(var).ok_or_else(|| {
                     format!("customers.crm.headers.{name}: environment variable {var} is not set")
                 })?,
             };
@@ -113,14 +137,29 @@ mod tests {
         toml::from_str(text).expect("valid")
     }
 
+    /// Secrets as a test gives them: one keychain entry, one variable.
+    struct Given;
+
+    impl Secrets for Given {
+        fn keychain(&self, name: &str) -> Result<String, String> {
+            match name {
+                "crm-token" => Ok("Bearer k".into()),
+                _ => Err(format!("the keychain has no secret {name:?}")),
+            }
+        }
+
+        fn env(&self, var: &str) -> Option<String> {
+            (var == "CRM_TOKEN").then(|| "Bearer t".to_owned())
+        }
+    }
+
     #[test]
     fn headers_come_from_the_environment_and_credentials_never_from_the_file() {
         let s = parse(
             "url = \"https://crm.invalid/c?phone={phone}\"\n\
              [headers]\nAuthorization = { env = \"CRM_TOKEN\" }\nX-Tenant = { value = \"acme\" }\n",
         );
-        let env = |v: &str| (v == "CRM_TOKEN").then(|| "Bearer t".to_owned());
-        let config = s.connector(env).expect("valid");
+        let config = s.connector(&Given).expect("valid");
         assert_eq!(
             config.headers,
             vec![
@@ -129,13 +168,32 @@ mod tests {
             ]
         );
         assert_eq!(config.timeout, Duration::from_secs(2));
-        let missing = s.connector(|_| None).expect_err("unset variable");
-        assert!(missing.contains("CRM_TOKEN"), "{missing}");
+        let missing = parse(
+            "url = \"https://crm.invalid/{phone}\"\n[headers]\nAuthorization = { env = \"NOPE\" }\n",
+        )
+        .connector(&Given)
+        .expect_err("unset variable");
+        assert!(missing.contains("NOPE"), "{missing}");
+        let keychain = parse(
+            "url = \"https://crm.invalid/{phone}\"\n[headers]\nAuthorization = { keychain = \"crm-token\" }\n",
+        );
+        assert_eq!(
+            keychain.connector(&Given).expect("valid").headers,
+            vec![("Authorization".to_owned(), "Bearer k".to_owned())]
+        );
+        let absent = parse(
+            "url = \"https://crm.invalid/{phone}\"\n[headers]\nAuthorization = { keychain = \"other\" }\n",
+        );
+        let err = absent.connector(&Given).expect_err("no such secret");
+        assert!(
+            err.contains("Authorization") && err.contains("\"other\""),
+            "{err}"
+        );
 
         let literal = parse(
             "url = \"https://crm.invalid/{phone}\"\n[headers]\nX-Api-Key = { value = \"s3cret\" }\n",
         );
-        let err = literal.connector(|_| None).expect_err("a written key");
+        let err = literal.connector(&Given).expect_err("a written key");
         assert!(err.contains("never written"), "{err}");
         assert!(
             !err.contains("s3cret"),
@@ -147,12 +205,12 @@ mod tests {
     fn bad_urls_and_pointers_are_named() {
         let http = parse("url = \"http://crm.invalid/{phone}\"\n");
         assert!(http
-            .connector(|_| None)
+            .connector(&Given)
             .expect_err("http")
             .contains("customers.crm.url"));
         let pointer = parse("url = \"https://c.invalid/{phone}\"\n[fields]\nname = \"name\"\n");
         assert!(pointer
-            .connector(|_| None)
+            .connector(&Given)
             .expect_err("pointer")
             .contains("JSON pointer"));
         assert!(toml::from_str::<CrmSettings>("url = \"x\"\nurl_template = \"y\"\n").is_err());

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 mod escalation;
 pub mod event;
+pub mod keychain;
 mod mid_call;
 pub mod phone;
 pub mod practice;

@@ -12,7 +12,7 @@ pub use switchboard_sip::locate::parse_dns_server;
 use switchboard_sip::{AccountConfig, Password, TrunkUri};
 
 use crate::availability::{AgentState, AvailabilityConfig, Choice, WrapUpPolicy};
-pub use crate::crm_settings::CrmSettings;
+pub use crate::crm_settings::{CrmSettings, Secrets, SystemSecrets};
 use crate::directory::ExpertSettings;
 use crate::phone::NumberPlan;
 use crate::records::RecordsConfig;
@@ -117,7 +117,7 @@ impl CustomerSettings {
         let crm = self
             .crm
             .as_ref()
-            .map(|c| c.connector(|var| std::env::var(var).ok()))
+            .map(|c| c.connector(&crate::crm_settings::SystemSecrets))
             .transpose()?;
         Ok(RecordsConfig {
             store,

@@ -10,6 +10,7 @@ pub mod dns;
 pub mod http;
 pub mod json_lines;
 pub mod kamailio;
+pub mod keyring;
 pub mod memory;
 pub mod net;
 pub mod output;
