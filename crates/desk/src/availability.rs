@@ -111,7 +111,8 @@ pub struct AvailabilityConfig {
 }
 
 impl Default for AvailabilityConfig {
-    /// Available from the start until the window offers a state menu; the usual reasons.
+    /// Available from the start (a headless agent; the app starts from the saved state); the
+    /// usual reasons and dispositions.
     fn default() -> Self {
         Self {
             wrap_up: WrapUpPolicy::default(),

@@ -31,8 +31,7 @@ use crate::practice::PracticeLine;
 use crate::practice_experts::PracticeExperts;
 pub use crate::records::RecordsConfig;
 use crate::screen_pop::{LookupResult, ScreenPop};
-use crate::snapshot::{CallDirection, CallPhase, RegistrationView, Snapshot};
-use crate::snapshot::{CallView, PolicyView};
+use crate::snapshot::{CallDirection, CallPhase, CallView, PolicyView, RegistrationView, Snapshot};
 use crate::store::worker::StoreWorker;
 use crate::store::HistoryEntry;
 
