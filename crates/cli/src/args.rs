@@ -78,8 +78,11 @@ pub struct Account {
     #[arg(long)]
     pub user: String,
     /// Name of the environment variable holding the password (never the password itself).
-    #[arg(long, value_name = "VAR")]
+    #[arg(long, value_name = "VAR", conflicts_with = "password_keychain")]
     pub password_env: Option<String>,
+    /// The password's name in the OS keychain (stored with `secret set NAME`).
+    #[arg(long, value_name = "NAME")]
+    pub password_keychain: Option<String>,
     /// The transport for every trunk URI that names none (default: UDP, or as DNS says).
     #[arg(long, value_enum)]
     pub transport: Option<TransportArg>,

@@ -83,11 +83,13 @@ fn engine_config(account: &Account) -> anyhow::Result<EngineConfig> {
             uri.transport = Some(transport);
         }
     }
-    let password = match &account.password_env {
-        Some(var) => std::env::var(var).with_context(|| {
+    let password = match (&account.password_keychain, &account.password_env) {
+        (Some(name), _) => switchboard_desk::keychain::read(name)
+            .with_context(|| format!("--password-keychain {name}"))?,
+        (None, Some(var)) => std::env::var(var).with_context(|| {
             format!("environment variable {var} (from --password-env) is not set")
         })?,
-        None => String::new(),
+        (None, None) => String::new(),
     };
     let mut config = AccountConfig::new(account.user.clone());
     config.trunk = trunk;

@@ -195,8 +195,10 @@ pub struct TrunkSettings {
     /// takes it) or "required" (a call that will not be encrypted is refused).
     #[serde(default)]
     pub srtp: SrtpPolicy,
-    /// Environment variable holding the password. The OS keychain replaces this with the
-    /// managed-configuration work; a password is never written in this file.
+    /// The password's name in the OS keychain (`switchboard-cli secret set NAME`).
+    pub password_keychain: Option<String>,
+    /// Environment variable holding the password, where no keychain is available; a password
+    /// is never written in this file.
     pub password_env: Option<String>,
 }
 
@@ -242,7 +244,11 @@ impl TrunkSettings {
             .map_err(err)?;
         account.display_name = self.display_name.clone();
         account.bind = SocketAddr::from(([0, 0, 0, 0], 0));
-        if let Some(var) = &self.password_env {
+        if let Some(name) = &self.password_keychain {
+            let password =
+                crate::keychain::read(name).map_err(|e| err(format!("password_keychain: {e}")))?;
+            account.password = Password::new(password);
+        } else if let Some(var) = &self.password_env {
             let password = std::env::var(var).map_err(|_| {
                 err(format!(
                     "environment variable {var} (password_env) is not set"
