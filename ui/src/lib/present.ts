@@ -255,11 +255,32 @@ export function presenceBadge(
   };
   const known = words[p.availability.toLowerCase()];
   const activity = p.activity && p.activity.toLowerCase() !== p.availability.toLowerCase() ? p.activity : "";
-  const label = known ? known[0] + (activity ? ` · ${splitWords(activity)}` : "") : p.availability === "PresenceUnknown" ? t("Presence unknown") : splitWords(p.availability);
+  const label = known ? known[0] + (activity ? ` · ${activityLabel(activity)}` : "") : p.availability === "PresenceUnknown" ? t("Presence unknown") : splitWords(p.availability);
   let stale = "";
   if (p.asOfMs === null) stale = t("never reported");
   else if (nowMs - p.asOfMs > 120_000) stale = t("as of {mins} min ago", { mins: Math.round((nowMs - p.asOfMs) / 60_000) });
   return { label, tone: known ? known[1] : "neutral", stale };
+}
+
+/** Graph's activity values in the UI's language; one not listed is spelled out in words. */
+function activityLabel(activity: string): string {
+  const known: Record<string, string> = {
+    inacall: t("In a call"),
+    inaconferencecall: t("In a conference call"),
+    inameeting: t("In a meeting"),
+    presenting: t("Presenting"),
+    outofoffice: t("Out of office"),
+    offwork: t("Off work"),
+    urgentinterruptionsonly: t("Urgent interruptions only"),
+    away: t("Away"),
+    berightback: t("Be right back"),
+    busy: t("Busy"),
+    donotdisturb: t("Do not disturb"),
+    available: t("Available"),
+    offline: t("Offline"),
+    inactive: t("Inactive"),
+  };
+  return known[activity.toLowerCase()] ?? splitWords(activity);
 }
 
 /** "InACall" → "In a call". */
