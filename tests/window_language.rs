@@ -1,10 +1,11 @@
-//! The window in Traditional Chinese, on practice mode (nothing configured but the language):
-//! the labels, the practice customer's call, their record popped from the seeded store, and
-//! the practice directory's experts, all in the real app under Xvfb.
+//! The window in Traditional Chinese, on practice mode (no trunk), with the customer records
+//! from a CRM over HTTP: the labels, the practice customer's call, their record popped from
+//! the CRM (a local HTTP server), and the practice directory's experts, in the real app.
 
 use std::time::Duration;
 
 use switchboard_testkit::desktop::{Desktop, TauriDriver};
+use switchboard_testkit::http::{HttpServer, Response};
 use switchboard_testkit::output;
 use switchboard_testkit::webdriver::Session;
 
@@ -12,7 +13,25 @@ use switchboard_testkit::webdriver::Session;
 fn practice_mode_in_traditional_chinese() {
     let out = output::dir("window_language");
     let settings = out.join("settings.toml");
-    std::fs::write(&settings, "[ui]\nlanguage = \"zh-TW\"\n").expect("settings");
+    let crm = HttpServer::start(|request| {
+        if request.target == "/customers/%2B14155550142" {
+            Response::json(
+                200,
+                &serde_json::json!({"name": "Dana Whitfield", "tier": "Gold", "account": "AC-1042",
+                    "cases": [{"id": "CASE-7", "title": "Router drops calls every evening"}]}),
+            )
+        } else {
+            Response::json(404, &serde_json::json!({}))
+        }
+    });
+    std::fs::write(
+        &settings,
+        format!(
+            "[ui]\nlanguage = \"zh-TW\"\n[customers.crm]\nname = \"Acme CRM\"\nurl = \"{}\"\n",
+            crm.url("/customers/{phone}")
+        ),
+    )
+    .expect("settings");
     let desktop = Desktop::start(&out);
     let mut env = desktop.env.clone();
     for (dir, var) in [("config", "XDG_CONFIG_HOME"), ("data", "XDG_DATA_HOME")] {
@@ -53,6 +72,29 @@ fn practice_mode_in_traditional_chinese() {
         !t.is_empty()
     });
     assert_eq!(name, "Dana Whitfield");
+    let source = app.script(
+        "return Array.from(document.querySelectorAll('[data-testid=customer] dd')).map(d => d.textContent)",
+    );
+    assert!(
+        source
+            .as_array()
+            .is_some_and(|s| s.iter().any(|v| v == "Acme CRM")),
+        "the record came from the CRM: {source}"
+    );
+    assert_eq!(crm.requests().len(), 1);
+    let pop = app.script(
+        "const c = document.querySelector('[data-testid=customer]'); \
+         return [Number(c.dataset.offeredAt), Number(c.dataset.shownAt)]",
+    );
+    let (offered, shown) = (
+        pop[0].as_f64().unwrap_or(0.0),
+        pop[1].as_f64().unwrap_or(0.0),
+    );
+    assert!(offered > 0.0 && shown >= offered, "{pop}");
+    eprintln!(
+        "screen pop (HTTP connector): record shown {} ms after the INVITE was taken in",
+        shown - offered
+    );
     let answer = app.wait_element("[data-testid=answer]", Duration::from_secs(2));
     assert_eq!(app.text(&answer), "接聽");
     desktop.screenshot(&out.join("1-practice-call-zh-hant.png"));
