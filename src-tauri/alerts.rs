@@ -16,9 +16,70 @@ type Shown = Arc<Mutex<HashMap<CallId, u32>>>;
 #[derive(Clone, Default)]
 pub struct Alerts {
     shown: Shown,
+    words: Words,
+}
+
+/// The notification's words, in the window's language.
+#[derive(Clone, Copy)]
+struct Words {
+    summary: &'static str,
+    answer: &'static str,
+    decline: &'static str,
+}
+
+impl Default for Words {
+    fn default() -> Self {
+        Self {
+            summary: "Incoming call",
+            answer: "Answer",
+            decline: "Decline",
+        }
+    }
+}
+
+impl Words {
+    /// As the UI picks its language: the settings' tag, else the system's locale; Chinese in
+    /// Traditional script for Taiwan, Hong Kong and Macau, Simplified otherwise.
+    fn for_language(setting: Option<&str>) -> Self {
+        let system = ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
+        let tag = setting
+            .map(str::to_owned)
+            .or(system)
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+            .replace('_', "-");
+        if !tag.starts_with("zh") {
+            return Self::default();
+        }
+        let traditional = ["-hant", "-tw", "-hk", "-mo"]
+            .iter()
+            .any(|m| tag.contains(m));
+        if traditional {
+            Self {
+                summary: "來電",
+                answer: "接聽",
+                decline: "拒接",
+            }
+        } else {
+            Self {
+                summary: "来电",
+                answer: "接听",
+                decline: "拒接",
+            }
+        }
+    }
 }
 
 impl Alerts {
+    pub fn new(language: Option<&str>) -> Self {
+        Self {
+            shown: Shown::default(),
+            words: Words::for_language(language),
+        }
+    }
+
     pub fn on_event<R: Runtime>(&self, app: &AppHandle<R>, engine: &Engine, event: &EngineEvent) {
         match event {
             // A call that replaces one the agent has is answered at once: nothing to alert.
@@ -47,14 +108,14 @@ impl Alerts {
     /// the agent's action.
     #[cfg(target_os = "linux")]
     fn notify<R: Runtime>(&self, app: AppHandle<R>, engine: Engine, call: CallId, who: String) {
-        let shown = self.shown.clone();
+        let (shown, words) = (self.shown.clone(), self.words);
         std::thread::spawn(move || {
             let handle = notify_rust::Notification::new()
                 .appname("Switchboard")
-                .summary("Incoming call")
+                .summary(words.summary)
                 .body(&plain(&who))
-                .action("default", "Answer")
-                .action("decline", "Decline")
+                .action("default", words.answer)
+                .action("decline", words.decline)
                 .hint(notify_rust::Hint::Category("call.incoming".into()))
                 .urgency(notify_rust::Urgency::Critical)
                 .timeout(notify_rust::Timeout::Never)

@@ -10,10 +10,14 @@ use tokio::sync::mpsc::UnboundedReceiver;
 pub const SNAPSHOT_CHANGED: &str = "snapshot-changed";
 pub const ENGINE_EVENT: &str = "engine-event";
 
-pub fn forward(app: AppHandle, engine: Engine, mut events: UnboundedReceiver<EngineEvent>) {
+pub fn forward(
+    app: AppHandle,
+    engine: Engine,
+    mut events: UnboundedReceiver<EngineEvent>,
+    alerts: Alerts,
+) {
     let events_app = app.clone();
     let events_engine = engine.clone();
-    let alerts = Alerts::default();
     tauri::async_runtime::spawn(async move {
         while let Some(event) = events.recv().await {
             alerts.on_event(&events_app, &events_engine, &event);

@@ -23,7 +23,13 @@ pub fn run() -> anyhow::Result<()> {
         .invoke_handler(commands::handler())
         .setup(|app| {
             let started = tauri::async_runtime::block_on(startup::start_engine())?;
-            events::forward(app.handle().clone(), started.engine.clone(), started.events);
+            let alerts = alerts::Alerts::new(started.ui.language.as_deref());
+            events::forward(
+                app.handle().clone(),
+                started.engine.clone(),
+                started.events,
+                alerts,
+            );
             app.manage(started.engine);
             hotkeys::install(app.handle(), &started.ui.answer_key, &started.ui.hangup_key)?;
             links::follow(app.handle());

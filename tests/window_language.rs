@@ -33,6 +33,7 @@ fn practice_mode_in_traditional_chinese() {
     )
     .expect("settings");
     let desktop = Desktop::start(&out);
+    let _notifications = desktop.notification_server();
     let mut env = desktop.env.clone();
     for (dir, var) in [("config", "XDG_CONFIG_HOME"), ("data", "XDG_DATA_HOME")] {
         let path = out.join(dir);
@@ -102,6 +103,16 @@ fn practice_mode_in_traditional_chinese() {
     app.wait_text("[data-testid=phase]", Duration::from_secs(10), |t| {
         t == "已接通"
     });
+    // The desktop notification spoke the same language; answered, it is in the history.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !desktop.dunstctl(&["history"]).contains("來電") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the notification was not in Traditional Chinese: {}",
+            desktop.dunstctl(&["history"])
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     // The practice directory, with live presence, in the same language.
     let experts = app.wait_element("[data-testid=show-experts]", Duration::from_secs(2));
