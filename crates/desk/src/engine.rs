@@ -514,6 +514,10 @@ impl EngineTask {
             SipEvent::TransferProgress { call, status, done } => {
                 self.on_transfer_progress(&call, status, done)
             }
+            // The agent's account declines transfers (`accept_transfers` is off): never here.
+            SipEvent::TransferRequested { call, .. } => {
+                tracing::warn!(%call, "a transfer request reached the agent's line; ignored")
+            }
         }
     }
 

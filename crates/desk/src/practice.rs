@@ -10,7 +10,7 @@ use switchboard_media::sdp::{Direction, LocalSdp};
 use switchboard_media::srtp::SrtpPolicy;
 use switchboard_media::voice::VoiceConfig;
 use switchboard_media::{AudioInput, AudioOutput, MediaSession, SessionConfig};
-use switchboard_sip::{AccountConfig, SipAgent, SipEvent};
+use switchboard_sip::{AccountConfig, CallId, SipAgent, SipEvent};
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinHandle;
 
@@ -41,6 +41,8 @@ impl PracticeLine {
         let mut account = AccountConfig::new(PRACTICE_NUMBER);
         account.display_name = Some("Dana Whitfield (practice)".into());
         account.trusted_peer = Some(agent);
+        // The agent may hand the practice customer to a practice expert.
+        account.accept_transfers = true;
         let (agent, events) = SipAgent::start(account).await?;
         Ok(Self {
             agent: Arc::new(agent),
@@ -88,14 +90,14 @@ async fn one_call(
     events: &Mutex<mpsc::UnboundedReceiver<SipEvent>>,
     uri: &str,
 ) -> Result<(), DeskError> {
-    let socket = MediaSockets::bind(agent.local_addr().ip())?;
-    // Encrypted as a contact center's trunk would be, so practice shows what calls will.
-    let mut sdp = LocalSdp::secured(socket.rtp_addr()?, SrtpPolicy::Offer)?;
-    let offer = sdp.offer(Direction::SendRecv);
-    let call = agent.call(uri, &offer)?;
+    let (mut sdp, first_offer, socket) = offer(agent)?;
+    let mut call = agent.call(uri, &first_offer)?;
     let mut events = events.lock().await;
     let mut socket = Some(socket);
     let mut media: Option<MediaSession> = None;
+    // A blind transfer under way: the call to the agent we were transferred from, and our
+    // SDP side of it (kept until the new call is answered, in case it is not).
+    let mut transferred_from: Option<(CallId, LocalSdp)> = None;
     let deadline = tokio::time::sleep(RING_FOR);
     tokio::pin!(deadline);
     loop {
@@ -118,6 +120,9 @@ async fn one_call(
                         };
                         media = Some(MediaSession::start(config)?);
                     }
+                    if let Some((from, _)) = transferred_from.take() {
+                        let _ = agent.notify_transfer(&from, 200, true);
+                    }
                     deadline.as_mut().reset(tokio::time::Instant::now() + TALK_FOR);
                 }
                 // The agent holds or resumes: follow the offer, so the call stays up.
@@ -133,7 +138,33 @@ async fn one_call(
                     };
                     let _ = agent.answer_reoffer(&call, answer);
                 }
-                Some(SipEvent::Ended { call: c, .. }) if c == call => break,
+                // The agent hands us to an expert: call them, and tell the agent how it goes.
+                Some(SipEvent::TransferRequested { call: c, target }) if c == call && transferred_from.is_none() => {
+                    let _ = agent.notify_transfer(&call, 100, false);
+                    let (new_sdp, new_offer, new_socket) = offer(agent)?;
+                    match agent.call(&target, &new_offer) {
+                        Ok(to_expert) => {
+                            let from = std::mem::replace(&mut call, to_expert);
+                            transferred_from = Some((from, std::mem::replace(&mut sdp, new_sdp)));
+                            socket = Some(new_socket);
+                        }
+                        Err(e) => {
+                            tracing::warn!("practice customer: transfer to {target}: {e}");
+                            let _ = agent.notify_transfer(&call, 503, true);
+                        }
+                    }
+                }
+                Some(SipEvent::Ended { call: c, .. }) if c == call => {
+                    // The expert never answered: back on the call we were transferred from.
+                    match transferred_from.take() {
+                        Some((from, old_sdp)) => {
+                            let _ = agent.notify_transfer(&from, 480, true);
+                            call = from;
+                            sdp = old_sdp;
+                        }
+                        None => break,
+                    }
+                }
                 Some(_) => {}
                 None => break,
             },
@@ -141,4 +172,13 @@ async fn one_call(
     }
     drop(media);
     Ok(())
+}
+
+/// Fresh media sockets and our encrypted SDP offer on them, as a contact center's trunk would
+/// offer, so practice shows what calls will.
+fn offer(agent: &SipAgent) -> Result<(LocalSdp, String, MediaSockets), DeskError> {
+    let socket = MediaSockets::bind(agent.local_addr().ip())?;
+    let mut sdp = LocalSdp::secured(socket.rtp_addr()?, SrtpPolicy::Offer)?;
+    let offer = sdp.offer(Direction::SendRecv);
+    Ok((sdp, offer, socket))
 }

@@ -133,5 +133,42 @@ async fn a_practice_call_is_escalated_to_a_practice_expert() {
         |e| matches!(e, EngineEvent::Ended { call, .. } if *call == consult),
     )
     .await;
+
+    // A blind transfer: the practice customer follows the REFER to the practice expert, and
+    // the agent's call ends as transferred.
+    engine
+        .transfer(customer.clone(), target_of(&engine))
+        .expect("transfer");
+    until_event(
+        &mut events,
+        10,
+        "the transfer",
+        |e| matches!(e, EngineEvent::Transferred { call, .. } if *call == customer),
+    )
+    .await;
+    let ended = until_event(
+        &mut events,
+        10,
+        "the customer's call handed over",
+        |e| matches!(e, EngineEvent::Ended { call, .. } if *call == customer),
+    )
+    .await;
+    assert!(
+        matches!(
+            ended,
+            EngineEvent::Ended {
+                reason: switchboard_desk::EndReason::Transferred,
+                ..
+            }
+        ),
+        "{ended:?}"
+    );
     engine.shutdown().await;
+}
+
+fn target_of(engine: &Engine) -> String {
+    engine.snapshot().directory[0]
+        .target
+        .clone()
+        .expect("a practice expert's number")
 }

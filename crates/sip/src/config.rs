@@ -60,6 +60,9 @@ pub struct AccountConfig {
     pub user_agent: String,
     /// Session timers (RFC 4028): the interval we ask for and the least we accept.
     pub session_timer: TimerPolicy,
+    /// Follow a blind transfer from the other party (REFER to a plain URI), as a customer's
+    /// phone does. An agent's line never does: the contact center decides where calls go.
+    pub accept_transfers: bool,
 }
 
 impl AccountConfig {
@@ -79,6 +82,7 @@ impl AccountConfig {
             trusted_peer: None,
             user_agent: concat!("Switchboard/", env!("CARGO_PKG_VERSION")).into(),
             session_timer: TimerPolicy::default(),
+            accept_transfers: false,
         }
     }
 }

@@ -66,16 +66,39 @@ async fn on_dialog_state(shared: &Arc<Shared>, state: DialogState) {
             on_notify(shared, call_of(&id), &request, handle).await
         }
         DialogState::Options(_, _, handle) => reply(&handle, StatusCode::OK).await,
-        DialogState::Refer(id, _, handle) => {
-            // Being transferred away by the other party is not something an agent's line
-            // accepts: the contact center decides where its calls go.
-            tracing::info!(call = %call_of(&id), "declined a REFER from the far end");
-            reply(&handle, StatusCode::Decline).await;
+        DialogState::Refer(id, request, handle) => {
+            on_refer(shared, call_of(&id), &request, handle).await
         }
         DialogState::Message(_, _, handle) | DialogState::Publish(_, _, handle) => {
             reply(&handle, StatusCode::NotImplemented).await
         }
         DialogState::Calling(_) | DialogState::Trying(_) | DialogState::WaitAck(..) => {}
+    }
+}
+
+/// Being transferred away by the other party: an agent's line declines (the contact center
+/// decides where its calls go); an account that accepts transfers takes a blind one, to a
+/// plain SIP URI. One with Replaces (attended) is declined: the transferor falls back to blind.
+async fn on_refer(
+    shared: &Arc<Shared>,
+    call: CallId,
+    request: &Request,
+    handle: TransactionHandle,
+) {
+    let target = request
+        .header_value("Refer-To")
+        .and_then(|v| crate::name_addr::parse(&v))
+        .map(|na| na.uri)
+        .filter(|uri| !uri.contains('?') && uri.to_ascii_lowercase().starts_with("sip"));
+    match target {
+        Some(target) if shared.config.accept_transfers => {
+            reply(&handle, StatusCode::Accepted).await;
+            shared.emit(SipEvent::TransferRequested { call, target });
+        }
+        _ => {
+            tracing::info!(%call, "declined a REFER from the far end");
+            reply(&handle, StatusCode::Decline).await;
+        }
     }
 }
 

@@ -387,6 +387,25 @@ impl SipAgent {
         )
     }
 
+    /// Tells the transferor how the call it asked for is going (a NOTIFY with a sipfrag):
+    /// `status` of our call to the target; `done` ends the implicit subscription.
+    pub fn notify_transfer(&self, call: &CallId, status: u16, done: bool) -> Result<(), SipError> {
+        let dialog = self.shared.established(call)?;
+        let id = call.clone();
+        tokio::spawn(async move {
+            let state = if done {
+                "terminated;reason=noresource"
+            } else {
+                "active;expires=60"
+            };
+            let code = StatusCode::from(status);
+            if let Err(e) = dialog.notify_refer(code, state).await {
+                tracing::debug!(call = %id, "transfer NOTIFY not sent: {e}");
+            }
+        });
+        Ok(())
+    }
+
     fn refer(&self, call: &CallId, refer_to: String) -> Result<(), SipError> {
         let dialog = self.shared.established(call)?;
         let referred_by = format!("<{}>", self.shared.aor()?);

@@ -114,4 +114,10 @@ pub enum SipEvent {
         status: u16,
         done: bool,
     },
+    /// The other party asks us to call `target` instead (blind transfer, RFC 3515), on an
+    /// account that accepts transfers; report how it goes with `SipAgent::notify_transfer`.
+    TransferRequested {
+        call: CallId,
+        target: String,
+    },
 }
