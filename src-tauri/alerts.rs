@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex};
 use switchboard_desk::{CallId, Engine, EngineEvent};
 use tauri::{AppHandle, Manager, Runtime, UserAttentionType};
 
-/// The notification shown for each ringing call, by its server id.
-type Shown = Arc<Mutex<HashMap<CallId, u32>>>;
+/// Each ringing call's notification: `None` while it is being shown, then its server id. A call
+/// answered or ended meanwhile loses its entry, and the showing thread then closes it.
+type Shown = Arc<Mutex<HashMap<CallId, Option<u32>>>>;
 
 #[derive(Clone, Default)]
 pub struct Alerts {
@@ -109,6 +110,9 @@ impl Alerts {
     #[cfg(target_os = "linux")]
     fn notify<R: Runtime>(&self, app: AppHandle<R>, engine: Engine, call: CallId, who: String) {
         let (shown, words) = (self.shown.clone(), self.words);
+        if let Ok(mut shown) = shown.lock() {
+            shown.insert(call.clone(), None);
+        }
         std::thread::spawn(move || {
             let handle = notify_rust::Notification::new()
                 .appname("Switchboard")
@@ -127,8 +131,17 @@ impl Alerts {
                     return;
                 }
             };
-            if let Ok(mut shown) = shown.lock() {
-                shown.insert(call.clone(), handle.id());
+            let still_ringing = match shown.lock() {
+                Ok(mut shown) => shown
+                    .get_mut(&call)
+                    .map(|id| *id = Some(handle.id()))
+                    .is_some(),
+                Err(_) => true,
+            };
+            if !still_ringing {
+                // Answered or gone while the server was showing it.
+                handle.close();
+                return;
             }
             // Servers send the action only to the connection that showed the notification:
             // wait on this one. It returns on an action or when the notification closes.
@@ -137,7 +150,11 @@ impl Alerts {
                 acted = action != "__closed";
                 act(&app, &engine, &call, action);
             });
-            let still_shown = shown.lock().ok().and_then(|mut s| s.remove(&call));
+            let still_shown = shown
+                .lock()
+                .ok()
+                .and_then(|mut s| s.remove(&call))
+                .flatten();
             // Acted on, it has done its job (not every server closes it by itself).
             if let (true, Some(id)) = (acted, still_shown) {
                 let _ = tauri::async_runtime::block_on(close_notification(id));
@@ -148,7 +165,14 @@ impl Alerts {
     /// Closes the call's notification by its id (the handle is with the waiting thread).
     #[cfg(target_os = "linux")]
     fn close(&self, call: &CallId) {
-        let Some(id) = self.shown.lock().ok().and_then(|mut s| s.remove(call)) else {
+        // Not shown yet (`None`): removing the entry tells the showing thread to close it.
+        let Some(id) = self
+            .shown
+            .lock()
+            .ok()
+            .and_then(|mut s| s.remove(call))
+            .flatten()
+        else {
             return;
         };
         tauri::async_runtime::spawn(async move {

@@ -7,6 +7,9 @@
 
 use std::time::Duration;
 
+mod common;
+
+use common::{eventually, screen_pop_ms};
 use switchboard_desk::store::Store;
 use switchboard_testkit::baresip::Baresip;
 use switchboard_testkit::desktop::{Desktop, TauriDriver};
@@ -132,18 +135,15 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     app.wait_element("[data-testid=device-speaker]", Duration::from_secs(5));
     let headset = desktop.pulse.plug_headset("usbset");
     let labels = || speaker_options(&app);
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while !labels()
-        .iter()
-        .any(|(_, label)| label.contains("Headset-usbset"))
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the headset never appeared: {:?}",
+    eventually(
+        15,
+        || {
             labels()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+                .iter()
+                .any(|(_, label)| label.contains("Headset-usbset"))
+        },
+        || format!("the headset never appeared: {:?}", labels()),
+    );
     let options = labels();
     assert!(options[0].1.starts_with("System default"), "{options:?}");
     let id = options
@@ -153,9 +153,11 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         .expect("the headset's entry");
     app.select("[data-testid=device-speaker]", &id);
     let remembered = config_home.join("switchboard/devices.toml");
-    eventually("the choice was not remembered", 5, || {
-        std::fs::read_to_string(&remembered).is_ok_and(|t| t.contains(&id))
-    });
+    eventually(
+        5,
+        || std::fs::read_to_string(&remembered).is_ok_and(|t| t.contains(&id)),
+        || "the choice was not remembered".into(),
+    );
     assert_eq!(
         app.script("return document.querySelector('[data-testid=device-speaker]').value"),
         serde_json::Value::String(id.clone()),
@@ -215,39 +217,28 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         |_| true,
     );
     assert!(cases.contains("CASE-7"), "{cases}");
-    let pop = app.script(
-        "const c = document.querySelector('[data-testid=customer]'); \
-         return [Number(c.dataset.offeredAt), Number(c.dataset.shownAt)]",
-    );
-    let (offered, shown) = (
-        pop[0].as_f64().unwrap_or(0.0),
-        pop[1].as_f64().unwrap_or(0.0),
-    );
-    assert!(offered > 0.0 && shown >= offered, "{pop}");
     eprintln!(
         "screen pop (embedded store): record shown {} ms after the INVITE was taken in",
-        shown - offered
+        screen_pop_ms(&app)
     );
     // The desktop notification is up while it rings; clicking it answers.
     let shown = || desktop.dunstctl(&["count", "displayed"]);
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while shown() != "1" {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no notification: {}",
-            shown()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually(
+        5,
+        || shown() == "1",
+        || format!("no notification: {}", shown()),
+    );
     desktop.screenshot(&out.join("2-incoming-pop.png"));
     desktop.dunstctl(&["action", "0"]);
     app.wait_text("[data-testid=phase]", Duration::from_secs(10), |t| {
         t == "Connected"
     });
     customer.wait_event("CALL_ESTABLISHED", Duration::from_secs(10));
-    eventually("the notification stayed after answering", 5, || {
-        shown() == "0"
-    });
+    eventually(
+        5,
+        || shown() == "0",
+        || "the notification stayed after answering".into(),
+    );
     // The call timer runs.
     let timer = app.wait_text("[data-testid=timer]", Duration::from_secs(5), |t| {
         t.starts_with("0:0") && t != "0:00"
@@ -257,23 +248,23 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     app.send_keys(&notes, NOTES);
     let reader = Store::open(&store_path).expect("store");
     let call_id = || reader.history("").ok().and_then(|h| h.first().cloned());
-    let deadline = std::time::Instant::now() + Duration::from_secs(3);
-    while !call_id().is_some_and(|c| c.notes == NOTES) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the notes were not saved: {:?}",
-            call_id()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually(
+        3,
+        || call_id().is_some_and(|c| c.notes == NOTES),
+        || format!("the notes were not saved: {:?}", call_id()),
+    );
     desktop.screenshot(&out.join("3-connected-notes.png"));
     // The record opens in the system browser, from the link the store gave.
     let open = app.wait_element("[data-testid=customer-open]", Duration::from_secs(2));
     app.click(&open);
-    eventually("the record did not open in the browser", 10, || {
-        std::fs::read_to_string(&opened)
-            .is_ok_and(|t| t.trim() == "https://crm.invalid/customers/AC-2001")
-    });
+    eventually(
+        10,
+        || {
+            std::fs::read_to_string(&opened)
+                .is_ok_and(|t| t.trim() == "https://crm.invalid/customers/AC-2001")
+        },
+        || "the record did not open in the browser".into(),
+    );
     let call_memory = switchboard_testkit::memory::of(app_exe).expect("the app's memory");
 
     // Hold and resume, from the buttons.
@@ -302,9 +293,11 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
         let inputs = desktop.pulse.pactl(&["list", "short", "sink-inputs"]);
         index.is_some_and(|i| inputs.lines().any(|l| l.split('\t').nth(1) == Some(&i)))
     };
-    eventually("the call is not on the headset", 5, || {
-        plays_on(&headset.speaker)
-    });
+    eventually(
+        5,
+        || plays_on(&headset.speaker),
+        || "the call is not on the headset".into(),
+    );
     desktop.pulse.unplug(&headset);
     let notice = app.wait_text("[data-testid=notice]", Duration::from_secs(10), |t| {
         t.starts_with("Speaker:")
@@ -349,19 +342,9 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     );
     desktop.screenshot(&out.join("4-wrap-up.png"));
     assert_every_control_is_named(&app, "wrap-up");
-    app.select("[data-testid=disposition]", "Resolved");
-    eventually("the disposition was not taken", 5, || {
-        app.script("return document.querySelector('[data-testid=wrap-up-done]').disabled")
-            == serde_json::Value::Bool(false)
-    });
+    file_call(&app, "Resolved");
     desktop.screenshot(&out.join("4b-wrap-up-disposed.png"));
-    let done = app.wait_element("[data-testid=wrap-up-done]", Duration::from_secs(2));
-    app.click(&done);
-    app.wait_text(
-        "[data-testid=agent-state-badge]",
-        Duration::from_secs(5),
-        |t| t.starts_with("Available"),
-    );
+    leave_wrap_up(&app);
     app.wait_text("[data-testid=idle]", Duration::from_secs(5), |t| {
         t == "Waiting for calls"
     });
@@ -424,18 +407,8 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     desktop.press("ctrl+alt+h");
     customer.wait_event("CALL_CLOSED", Duration::from_secs(10));
     app.wait_element("[data-testid=wrap-up]", Duration::from_secs(10));
-    app.select("[data-testid=disposition]", "Follow-up needed");
-    eventually("the disposition was not taken", 5, || {
-        app.script("return document.querySelector('[data-testid=wrap-up-done]').disabled")
-            == serde_json::Value::Bool(false)
-    });
-    let done = app.wait_element("[data-testid=wrap-up-done]", Duration::from_secs(2));
-    app.click(&done);
-    app.wait_text(
-        "[data-testid=agent-state-badge]",
-        Duration::from_secs(5),
-        |t| t.starts_with("Available"),
-    );
+    file_call(&app, "Follow-up needed");
+    leave_wrap_up(&app);
     let calls = reader.history("").expect("history");
     assert_eq!(calls.len(), 2, "{calls:?}");
     assert_eq!(calls[0].direction, "outbound");
@@ -552,9 +525,11 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     // The expert leaves the conference; the agent and the customer go on.
     expert.hangup();
     expert.wait_event("CALL_CLOSED", Duration::from_secs(10));
-    eventually("the conference did not end", 10, || {
-        !(app.exists("[data-testid=in-conference]") || app.exists("[data-testid=consult-bar]"))
-    });
+    eventually(
+        10,
+        || !(app.exists("[data-testid=in-conference]") || app.exists("[data-testid=consult-bar]")),
+        || "the conference did not end".into(),
+    );
     app.wait_text("[data-testid=phase]", Duration::from_secs(10), |t| {
         t == "Connected"
     });
@@ -591,13 +566,27 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     drop(desktop);
 }
 
-/// Waits up to `secs` for `done`, failing with `what` (the condition is polled every 100 ms).
-fn eventually(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
-    while !done() {
-        assert!(std::time::Instant::now() < deadline, "{what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+/// Chooses the call's disposition in wrap-up; Ready for calls then enables.
+fn file_call(app: &Session, code: &str) {
+    app.select("[data-testid=disposition]", code);
+    let ready = || {
+        app.script("return document.querySelector('[data-testid=wrap-up-done]').disabled")
+            == serde_json::Value::Bool(false)
+    };
+    eventually(5, ready, || {
+        format!("the disposition {code:?} was not taken")
+    });
+}
+
+/// Leaves wrap-up with Ready for calls: the agent is Available again.
+fn leave_wrap_up(app: &Session) {
+    let done = app.wait_element("[data-testid=wrap-up-done]", Duration::from_secs(2));
+    app.click(&done);
+    app.wait_text(
+        "[data-testid=agent-state-badge]",
+        Duration::from_secs(5),
+        |t| t.starts_with("Available"),
+    );
 }
 
 /// Every control a screen reader reaches has a name (its text, a label or aria-label) and can

@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+mod common;
+
+use common::{eventually, screen_pop_ms};
 use switchboard_testkit::desktop::{Desktop, TauriDriver};
 use switchboard_testkit::http::{HttpServer, Response};
 use switchboard_testkit::output;
@@ -83,18 +86,9 @@ fn practice_mode_in_traditional_chinese() {
         "the record came from the CRM: {source}"
     );
     assert_eq!(crm.requests().len(), 1);
-    let pop = app.script(
-        "const c = document.querySelector('[data-testid=customer]'); \
-         return [Number(c.dataset.offeredAt), Number(c.dataset.shownAt)]",
-    );
-    let (offered, shown) = (
-        pop[0].as_f64().unwrap_or(0.0),
-        pop[1].as_f64().unwrap_or(0.0),
-    );
-    assert!(offered > 0.0 && shown >= offered, "{pop}");
     eprintln!(
         "screen pop (HTTP connector): record shown {} ms after the INVITE was taken in",
-        shown - offered
+        screen_pop_ms(&app)
     );
     let answer = app.wait_element("[data-testid=answer]", Duration::from_secs(2));
     assert_eq!(app.text(&answer), "接聽");
@@ -104,15 +98,14 @@ fn practice_mode_in_traditional_chinese() {
         t == "已接通"
     });
     // The desktop notification spoke the same language; answered, it is in the history.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !desktop.dunstctl(&["history"]).contains("來電") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the notification was not in Traditional Chinese: {}",
-            desktop.dunstctl(&["history"])
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually(
+        5,
+        || desktop.dunstctl(&["history"]).contains("來電"),
+        || {
+            let history = desktop.dunstctl(&["history"]);
+            format!("the notification was not in Traditional Chinese: {history}")
+        },
+    );
 
     // The practice directory, with live presence, in the same language.
     let experts = app.wait_element("[data-testid=show-experts]", Duration::from_secs(2));

@@ -112,6 +112,14 @@ pub fn practice(host: &str) -> Vec<Expert> {
 /// The practice expert line's user.
 pub const PRACTICE_EXPERTS_USER: &str = "experts";
 
+/// How often the practice directory's presence changes.
+const PRACTICE_STEP_MS: u64 = 20_000;
+
+/// Milliseconds from `now_ms` to the practice directory's next change.
+pub fn until_practice_change(now_ms: u64) -> u64 {
+    PRACTICE_STEP_MS - now_ms % PRACTICE_STEP_MS
+}
+
 /// The practice directory's presence at `now_ms`: each expert moves through a day of
 /// availability, offset from the others, changing every 20 seconds.
 pub fn practice_presence(experts: &mut [Expert], now_ms: u64) {
@@ -122,13 +130,13 @@ pub fn practice_presence(experts: &mut [Expert], now_ms: u64) {
         ("Away", "Away"),
         ("DoNotDisturb", "Presenting"),
     ];
-    let step = (now_ms / 20_000) as usize;
+    let step = (now_ms / PRACTICE_STEP_MS) as usize;
     for (i, expert) in experts.iter_mut().enumerate() {
         let (availability, activity) = CYCLE[(step + i * 2) % CYCLE.len()];
         expert.presence = Presence {
             availability: availability.into(),
             activity: activity.into(),
-            as_of_ms: Some(now_ms - now_ms % 20_000),
+            as_of_ms: Some(now_ms - now_ms % PRACTICE_STEP_MS),
         };
     }
 }
@@ -180,5 +188,7 @@ mod tests {
             .collect();
         assert_ne!(first, next);
         assert_eq!(experts[0].presence.as_of_ms, Some(20_000));
+        assert_eq!(until_practice_change(20_000), 20_000);
+        assert_eq!(until_practice_change(39_999), 1);
     }
 }

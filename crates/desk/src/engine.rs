@@ -378,12 +378,16 @@ impl EngineTask {
     ) {
         loop {
             let wrap_up = self.wrap_up_left();
-            let presence = self.practice_presence_due();
+            let practice = self.practice_experts.is_some();
             tokio::select! {
                 _ = tokio::time::sleep(wrap_up) => self.availability.handle_timeout(now_ms()),
-                _ = tokio::time::sleep(presence) => self.snapshot.send_modify(|s| {
-                    directory::practice_presence(&mut s.directory, now_ms())
-                }),
+                _ = tokio::time::sleep(std::time::Duration::from_millis(
+                    directory::until_practice_change(now_ms())
+                )), if practice => {
+                    self.snapshot.send_modify(|s| {
+                        directory::practice_presence(&mut s.directory, now_ms())
+                    })
+                }
                 Some((call, event)) = media.recv() => self.on_media(call, event),
                 Some(devices) = device_lists.recv() => self.on_devices(devices),
                 Some((call, found)) = lookups.recv() => self.on_lookup(call, found),
@@ -703,15 +707,6 @@ impl EngineTask {
                 message: e.to_string(),
             });
         }
-    }
-
-    /// How long until the practice directory's presence next changes (practice mode only).
-    fn practice_presence_due(&self) -> std::time::Duration {
-        if self.practice_experts.is_none() {
-            return std::time::Duration::from_secs(3600);
-        }
-        let now = now_ms();
-        std::time::Duration::from_millis(20_000 - now % 20_000)
     }
 
     /// How long until wrap-up's timer is due (an hour when there is none: the loop wakes anyway).

@@ -8,13 +8,12 @@ use switchboard_media::MediaStats;
 use switchboard_sip::{CallId, EndReason};
 
 use crate::call::Call;
-use crate::crm::CrmConfig;
-use crate::crm::CrmConnector;
+use crate::crm::{CrmConfig, CrmConnector};
 use crate::engine::{now_ms, EngineTask};
 use crate::error::DeskError;
 use crate::phone::NumberPlan;
 use crate::screen_pop::CustomerLookup;
-use crate::snapshot::{CallDirection, CallView};
+use crate::snapshot::CallView;
 use crate::store::worker::{logged, StoreWorker};
 use crate::store::{CallRecord, Store};
 
@@ -74,7 +73,7 @@ impl EngineTask {
         }
         let record = CallRecord {
             id: view.id.0.clone(),
-            direction: direction_name(view.direction).into(),
+            direction: wire_name(&view.direction),
             remote: view.remote.clone(),
             display_name: view.display_name.clone(),
             phone: view.phone.clone(),
@@ -99,7 +98,7 @@ impl EngineTask {
         stats: Option<MediaStats>,
     ) {
         let (id, at) = (ended.id.0.clone(), now_ms());
-        let name = reason_name(reason);
+        let name = wire_name(reason);
         let mos = stats.map(|s| s.mos);
         self.store
             .run(move |s| logged("call history", s.call_ended(&id, at, &name, mos)));
@@ -112,11 +111,10 @@ impl EngineTask {
         }
     }
 
-    /// A lookup finished: onto the call, or the wrap-up's call, whichever it is for.
+    /// A lookup finished: onto the call, or the wrap-up's call, whichever it is for (a call
+    /// gone meanwhile needs it no more).
     pub(crate) fn on_lookup(&mut self, call: CallId, found: CustomerLookup) {
-        let live = self.calls.get_mut(&call).map(|c| &mut c.view);
-        let after = self.after_call.as_mut().filter(|v| v.id == call);
-        if let Some(view) = live.or(after) {
+        if let Ok(view) = self.view_mut(&call) {
             view.customer = found;
         }
     }
@@ -175,17 +173,14 @@ impl EngineTask {
     }
 }
 
-fn direction_name(direction: CallDirection) -> &'static str {
-    match direction {
-        CallDirection::Inbound => "inbound",
-        CallDirection::Outbound => "outbound",
-    }
-}
-
-/// The reason's wire name ("remoteHangup"), as the UI's types spell it.
-fn reason_name(reason: &EndReason) -> String {
-    serde_json::to_value(reason)
-        .ok()
-        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
-        .unwrap_or_else(|| "unknown".into())
+/// A value's wire name as the UI's types spell it ("inbound", "remoteHangup"): a plain enum
+/// is its string, a tagged one its `kind`.
+fn wire_name(value: &impl serde::Serialize) -> String {
+    let json = serde_json::to_value(value).ok();
+    let name = match &json {
+        Some(serde_json::Value::String(s)) => Some(s.as_str()),
+        Some(v) => v.get("kind").and_then(|k| k.as_str()),
+        None => None,
+    };
+    name.unwrap_or("unknown").to_owned()
 }

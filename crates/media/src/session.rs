@@ -1184,58 +1184,32 @@ mod tests {
     /// unmuted, the microphone is heard again.
     #[test]
     fn mute_silences_the_microphone_and_unmute_restores_it() {
-        let dir = std::env::temp_dir().join(format!("sb-mute-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let tone = dir.join("tone.wav");
-        write_tone(&tone, 50);
-        let rec = dir.join("rec.wav");
-        let (a, b) = pair(
-            AudioInput::File {
-                path: tone,
-                looping: true,
-            },
-            AudioOutput::File(rec.clone()),
-            None,
-            None,
-        );
+        let (dir, rec, a, b) = tone_call("mute");
         a.mute(true);
         std::thread::sleep(Duration::from_millis(600));
         a.mute(false);
         std::thread::sleep(Duration::from_millis(600));
         a.stop();
         b.stop();
-        let samples: Vec<i16> = hound::WavReader::open(&rec)
-            .expect("recording")
-            .samples::<i16>()
-            .map(|s| s.unwrap_or(0))
-            .collect();
-        let loud = |part: &[i16]| part.iter().filter(|s| s.unsigned_abs() > 2000).count();
-        let half = samples.len() / 2;
-        // The first 100 ms may hold the frames encoded before the mute reached the thread.
-        let start = 4800.min(half);
-        let (muted, unmuted) = (loud(&samples[start..half * 3 / 4]), loud(&samples[half..]));
-        assert!(muted < 100, "{muted} loud samples while muted");
-        assert!(unmuted > 5000, "{unmuted} loud samples after unmuting");
-        let _ = std::fs::remove_dir_all(&dir);
+        let samples = recorded(&rec);
+        // From 200 ms: the first frames may be encoded before the mute reaches the thread.
+        assert!(
+            rms_at(&samples, 200) < 50.0,
+            "muted {}",
+            rms_at(&samples, 200)
+        );
+        assert!(
+            rms_at(&samples, 900) > 2000.0,
+            "unmuted {}",
+            rms_at(&samples, 900)
+        );
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     /// While held, the far end hears silence and no packets go out; resumed, audio flows again.
     #[test]
     fn hold_sends_nothing_and_resume_restores_audio() {
-        let dir = std::env::temp_dir().join(format!("sb-hold-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let tone = dir.join("tone.wav");
-        write_tone(&tone, 50);
-        let rec = dir.join("rec.wav");
-        let (a, b) = pair(
-            AudioInput::File {
-                path: tone,
-                looping: true,
-            },
-            AudioOutput::File(rec.clone()),
-            None,
-            None,
-        );
+        let (dir, rec, a, b) = tone_call("hold");
         std::thread::sleep(Duration::from_millis(400));
         a.hold(true);
         std::thread::sleep(Duration::from_millis(600));
@@ -1249,19 +1223,42 @@ mod tests {
             "{} packets sent",
             sent.packets_sent
         );
-        let samples: Vec<i16> = hound::WavReader::open(&rec)
-            .expect("recording")
-            .samples::<i16>()
-            .collect::<Result<_, _>>()
-            .expect("samples");
-        let window = |from_ms: usize| {
-            let at = from_ms * 48;
-            rms(&samples[at.min(samples.len())..(at + 9600).min(samples.len())])
-        };
+        let samples = recorded(&rec);
+        let window = |from_ms| rms_at(&samples, from_ms);
         assert!(window(200) > 2000.0, "before hold {}", window(200));
         assert!(window(650) < 50.0, "during hold {}", window(650));
         assert!(window(1250) > 2000.0, "after resume {}", window(1250));
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// A call whose caller plays a looping 300 Hz tone and whose callee records it:
+    /// (scratch dir, recording, caller, callee).
+    fn tone_call(
+        name: &str,
+    ) -> (
+        std::path::PathBuf,
+        std::path::PathBuf,
+        MediaSession,
+        MediaSession,
+    ) {
+        let (dir, tone) = tone_file(name);
+        let rec = dir.join("rec.wav");
+        let (a, b) = pair(
+            AudioInput::File {
+                path: tone,
+                looping: true,
+            },
+            AudioOutput::File(rec.clone()),
+            None,
+            None,
+        );
+        (dir, rec, a, b)
+    }
+
+    /// The RMS of the 200 ms of a 48 kHz recording from `from_ms`.
+    fn rms_at(samples: &[i16], from_ms: usize) -> f64 {
+        let at = (from_ms * 48).min(samples.len());
+        rms(&samples[at..(at + 9600).min(samples.len())])
     }
 
     fn write_tone(path: &std::path::Path, frames: usize) {

@@ -1,0 +1,29 @@
+//! What the window tests share: waiting for a condition, and reading the screen pop's delay.
+
+use std::time::{Duration, Instant};
+
+use switchboard_testkit::webdriver::Session;
+
+/// Waits up to `secs` for `done` (polled every 100 ms), failing with what `describe` says.
+pub fn eventually(secs: u64, mut done: impl FnMut() -> bool, describe: impl Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !done() {
+        assert!(Instant::now() < deadline, "{}", describe());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Milliseconds from the engine taking the INVITE in to the customer panel's first paint with
+/// the record, as the panel stamps them (`data-offered-at`, `data-shown-at`).
+pub fn screen_pop_ms(app: &Session) -> f64 {
+    let pop = app.script(
+        "const c = document.querySelector('[data-testid=customer]'); \
+         return [Number(c.dataset.offeredAt), Number(c.dataset.shownAt)]",
+    );
+    let (offered, shown) = (
+        pop[0].as_f64().unwrap_or(0.0),
+        pop[1].as_f64().unwrap_or(0.0),
+    );
+    assert!(offered > 0.0 && shown >= offered, "{pop}");
+    shown - offered
+}
