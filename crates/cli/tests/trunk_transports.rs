@@ -141,13 +141,56 @@ fn over_tcp_the_trunk_calls_back_on_our_connection_and_a_dropped_one_is_replaced
     );
     let restarting = Instant::now();
     let trunk = Kamailio::start_on(&out.join("kamailio-2"), port, USERS);
-    agent.wait("registered", 10);
+    let listening = Instant::now();
+    agent.wait("registered", 20);
     eprintln!(
-        "TCP: registered again {} ms after the trunk restart began",
-        restarting.elapsed().as_millis()
+        "TCP: registered again {} ms after the trunk restart began, {} ms after it listened",
+        restarting.elapsed().as_millis(),
+        listening.elapsed().as_millis()
     );
-    assert!(restarting.elapsed() < Duration::from_secs(5));
+    // While the trunk was down the agent probed it at most 4 s apart; the first answered probe
+    // brings the REGISTER. Nothing waits on a dead connection for a keepalive or a timeout.
+    assert!(
+        listening.elapsed() < Duration::from_secs(5),
+        "{:#?}",
+        agent.events.seen
+    );
     customer_reaches_agent(&out, &trunk, &mut agent, &speech);
+}
+
+/// What a trunk going down does to a connection made in its last moments: it is taken and
+/// dropped, the REGISTER on it unanswered. The attempt ends when the connection does, not at
+/// the registration's timeout (8 s), and the agent goes on looking for the trunk.
+#[test]
+fn a_connection_dropped_while_registering_ends_the_attempt_at_once() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // Wait for the REGISTER to be on its way, then go away without a word.
+            std::thread::sleep(Duration::from_millis(100));
+            drop(stream);
+        }
+    });
+    let registrar = format!("sip:127.0.0.1:{port};transport=tcp");
+    let mut agent = CliAgent::register(binary(), &registrar, "agent1", "agent-secret", &[]);
+    let failed = agent.wait("registration_failed", 5);
+    assert!(
+        failed["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("closed while registering"),
+        "{failed}"
+    );
+    // And it keeps looking for the trunk (probes, each on a new connection).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while accepted.load(std::sync::atomic::Ordering::SeqCst) < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(accepted.load(std::sync::atomic::Ordering::SeqCst) >= 2);
 }
 
 #[test]

@@ -28,6 +28,7 @@ use crate::digest_spelling;
 use crate::dtmf_relay;
 use crate::error::SipError;
 use crate::event::{CallId, EndReason, SipEvent};
+use crate::flow::ClosedFlow;
 use crate::incoming::serve_incoming;
 use crate::locate::{locate, Target};
 use crate::outgoing::invite;
@@ -86,8 +87,8 @@ struct TrunkView {
     contact: Option<Uri>,
 }
 
-/// Tells the registration loop that a stream flow closed (the far end's address).
-struct FlowWatch(mpsc::UnboundedSender<SocketAddr>);
+/// Tells the registration loop that a stream flow closed.
+struct FlowWatch(mpsc::UnboundedSender<ClosedFlow>);
 
 #[async_trait::async_trait]
 impl TransportEventInspector for FlowWatch {
@@ -97,7 +98,10 @@ impl TransportEventInspector for FlowWatch {
                 .get_remote_addr()
                 .map(|a| a.get_socketaddr().ok());
             if let Some(Some(remote)) = remote {
-                let _ = self.0.send(remote);
+                let _ = self.0.send(ClosedFlow {
+                    remote,
+                    local: connection.get_addr().clone(),
+                });
             }
         }
         Some(event)

@@ -2,6 +2,7 @@
 //! TLS the connection we open, which the trunk also uses to send us calls. Our Contact names
 //! the flow's local end, so a new connection (the old one dropped) means registering again.
 
+use std::net::SocketAddr;
 use std::path::Path;
 
 use rsipstack::transaction::endpoint::EndpointInnerRef;
@@ -11,6 +12,14 @@ use rsipstack::transport::{SipAddr, SipConnection, TlsConfig};
 
 use crate::error::SipError;
 use crate::locate::Target;
+
+/// A stream flow that closed. Every connection to one trunk target shares the trunk's end;
+/// ours tells the current flow from an older one closing late.
+#[derive(Debug, Clone)]
+pub(crate) struct ClosedFlow {
+    pub remote: SocketAddr,
+    pub local: SipAddr,
+}
 
 /// Debian's (and most Linux systems') bundle of trusted roots, in PEM.
 const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";

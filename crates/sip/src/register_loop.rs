@@ -1,7 +1,6 @@
 //! Keeps the account registered: REGISTER and keepalives through rsipstack, when and how often
 //! decided by the sans-IO [`TrunkLink`], every change reported as a [`SipEvent`].
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::driver::{parse_uri, Shared};
 use crate::event::SipEvent;
-use crate::flow;
+use crate::flow::{self, ClosedFlow};
 use crate::keepalive;
 use crate::locate::{locate, Target};
 use crate::random::random_unit;
@@ -29,6 +28,8 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The registration in use: to which target, with which Contact.
 struct Current {
     target: usize,
+    /// Our end of the flow the registration went over.
+    local: SipAddr,
     contact: Uri,
     registration: Registration,
     /// The lifetime we ask for: ours, or the registrar's minimum once it said (423).
@@ -38,7 +39,7 @@ struct Current {
 pub(crate) async fn keep_registered(
     shared: Arc<Shared>,
     endpoint: EndpointInnerRef,
-    mut closed: mpsc::UnboundedReceiver<SocketAddr>,
+    mut closed: mpsc::UnboundedReceiver<ClosedFlow>,
     cancel: CancellationToken,
 ) {
     let span = tracing::info_span!("register", user = %shared.config.user);
@@ -67,9 +68,8 @@ pub(crate) async fn keep_registered(
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep_until(at.into()) => {}
-            Some(remote) = closed.recv() => {
-                let ours = targets.get(link.target()).is_some_and(|t| t.addr == remote);
-                if ours && link.is_registered() {
+            Some(flow) = closed.recv() => {
+                if link.is_registered() && is_current(&flow, &targets, link.target(), current.as_ref()) {
                     link.on_flow_closed(Instant::now());
                     let event = failed("the connection to the trunk closed".into());
                     report(&shared, &span, event, Duration::ZERO);
@@ -90,6 +90,7 @@ pub(crate) async fn keep_registered(
                         link.target(),
                         roots.as_deref(),
                         &mut current,
+                        &mut closed,
                     )
                     .await;
                     let now = Instant::now();
@@ -156,6 +157,29 @@ pub(crate) async fn keep_registered(
     }
 }
 
+/// Whether `flow` is the one our registration went over (not an older connection to the
+/// same target closing late).
+fn is_current(
+    flow: &ClosedFlow,
+    targets: &[Target],
+    index: usize,
+    current: Option<&Current>,
+) -> bool {
+    targets.get(index).is_some_and(|t| t.addr == flow.remote)
+        && current.is_some_and(|c| c.target == index && c.local == flow.local)
+}
+
+/// Until the flow whose our end is `local` closes; closes of other flows are passed over.
+async fn flow_closes(closed: &mut mpsc::UnboundedReceiver<ClosedFlow>, local: &SipAddr) {
+    while let Some(flow) = closed.recv().await {
+        if flow.local == *local {
+            return;
+        }
+    }
+    // The stack is gone: the registration's own timeout ends the attempt.
+    std::future::pending::<()>().await;
+}
+
 /// After every target failed: the trunk's DNS records may have moved. Returns the targets
 /// when they differ from `known`; nothing for a trunk given by addresses only.
 async fn locate_anew(
@@ -207,6 +231,7 @@ async fn register_to(
     index: usize,
     roots: Option<&[u8]>,
     current: &mut Option<Current>,
+    closed: &mut mpsc::UnboundedReceiver<ClosedFlow>,
 ) -> (Outcome, SipEvent) {
     let local = match flow::open(endpoint, target, roots).await {
         Ok(local) => local,
@@ -239,14 +264,23 @@ async fn register_to(
         shared.use_target(index, Some(contact.clone()));
         *current = Some(Current {
             target: index,
+            local: local.clone(),
             contact,
             registration: shared.registration(endpoint),
             expires: u32::try_from(shared.config.expires.as_secs()).unwrap_or(u32::MAX),
         });
     }
-    match current.as_mut() {
-        Some(c) => register(shared, &mut c.registration, &uri, &mut c.expires).await,
-        None => (Outcome::NoAnswer, failed("no registration".into())),
+    let Some(c) = current.as_mut() else {
+        return (Outcome::NoAnswer, failed("no registration".into()));
+    };
+    // A trunk going down as we connect can take the connection and drop it unanswered: that
+    // ends the attempt now, not at the registration's timeout.
+    tokio::select! {
+        done = register(shared, &mut c.registration, &uri, &mut c.expires) => done,
+        () = flow_closes(closed, &local) => (
+            Outcome::NoAnswer,
+            failed("the connection to the trunk closed while registering".into()),
+        ),
     }
 }
 
@@ -309,7 +343,8 @@ fn report(shared: &Shared, span: &tracing::Span, event: SipEvent, wait: Duration
             SipEvent::RegistrationFailed {
                 status,
                 reason,
-                retry_in_secs: wait.as_secs().max(1),
+                // Rounded up: an agent told "1 s" must not still be waiting at 1.9 s.
+                retry_in_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
             }
         }
         other => {
