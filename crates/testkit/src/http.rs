@@ -1,12 +1,15 @@
 //! A small HTTP/1.1 server on a loopback port, for the services that cannot run here (a CRM,
-//! later Microsoft Graph): real sockets and real HTTP, answers written by the test, every
-//! request kept for the test to check. One connection at a time is plenty for a desk.
+//! Microsoft's sign-in and Graph): real sockets and real HTTP (or HTTPS, with a certificate
+//! from the test's own authority), answers written by the test, every request kept for the
+//! test to check. A thread per connection, one request per connection.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use crate::kamailio::TlsFiles;
 
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -55,6 +58,21 @@ impl Response {
 
 type Handler = dyn Fn(&Request) -> Response + Send + Sync;
 
+/// A connection's byte stream: plain TCP, or TLS over it.
+trait Stream: Read + Write {
+    /// Before the connection goes: a TLS client wants close_notify.
+    fn finish(&mut self) {}
+}
+
+impl Stream for TcpStream {}
+
+impl Stream for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
+    fn finish(&mut self) {
+        self.conn.send_close_notify();
+        let _ = self.flush();
+    }
+}
+
 pub struct HttpServer {
     pub port: u16,
     requests: Arc<Mutex<Vec<Request>>>,
@@ -63,6 +81,21 @@ pub struct HttpServer {
 
 impl HttpServer {
     pub fn start(handler: impl Fn(&Request) -> Response + Send + Sync + 'static) -> Self {
+        Self::listen(None, handler)
+    }
+
+    /// The same over TLS, with `tls`'s certificate (its authority is the client's to trust).
+    pub fn start_tls(
+        tls: &TlsFiles,
+        handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        Self::listen(Some(tls_config(tls)), handler)
+    }
+
+    fn listen(
+        tls: Option<Arc<rustls::ServerConfig>>,
+        handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let port = listener.local_addr().expect("local address").port();
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -75,8 +108,19 @@ impl HttpServer {
                     return;
                 }
                 let Ok(stream) = stream else { continue };
-                let (handler, kept) = (handler.clone(), kept.clone());
-                std::thread::spawn(move || serve(stream, &*handler, &kept));
+                let (handler, kept, tls) = (handler.clone(), kept.clone(), tls.clone());
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                    match tls {
+                        None => serve(stream, &*handler, &kept),
+                        Some(config) => {
+                            let Ok(session) = rustls::ServerConnection::new(config) else {
+                                return;
+                            };
+                            serve(rustls::StreamOwned::new(session, stream), &*handler, &kept);
+                        }
+                    }
+                });
             }
         });
         Self {
@@ -104,12 +148,8 @@ impl Drop for HttpServer {
     }
 }
 
-fn serve(stream: TcpStream, handler: &Handler, kept: &Mutex<Vec<Request>>) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut reader = BufReader::new(match stream.try_clone() {
-        Ok(s) => s,
-        Err(_) => return,
-    });
+fn serve(stream: impl Stream, handler: &Handler, kept: &Mutex<Vec<Request>>) {
+    let mut reader = BufReader::new(stream);
     let Some(request) = read_request(&mut reader) else {
         return;
     };
@@ -127,13 +167,14 @@ fn serve(stream: TcpStream, handler: &Handler, kept: &Mutex<Vec<Request>>) {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
-    let mut stream = stream;
+    let stream = reader.get_mut();
     let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(&response.body);
     let _ = stream.flush();
+    stream.finish();
 }
 
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+fn read_request(reader: &mut BufReader<impl Read>) -> Option<Request> {
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
     let mut parts = line.split_whitespace();
@@ -163,4 +204,22 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         headers,
         body,
     })
+}
+
+fn tls_config(tls: &TlsFiles) -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&tls.certificate)
+        .expect("read the certificate")
+        .collect::<Result<_, _>>()
+        .expect("a PEM certificate");
+    let key = PrivateKeyDer::from_pem_file(&tls.key).expect("a PEM private key");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("the certificate and its key");
+    Arc::new(config)
 }

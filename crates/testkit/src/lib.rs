@@ -12,6 +12,7 @@ pub mod json_lines;
 pub mod kamailio;
 pub mod keyring;
 pub mod memory;
+pub mod microsoft;
 pub mod net;
 pub mod output;
 pub mod pulse;
