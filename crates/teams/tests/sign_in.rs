@@ -59,7 +59,7 @@ fn lab(name: &str) -> Lab {
     }
 }
 
-fn session(lab: &Lab, vault: Arc<MemoryVault>) -> Session {
+fn new_session(lab: &Lab, vault: Arc<MemoryVault>) -> Session {
     let cloud = Cloud::new(
         &lab.cloud.login_base(),
         &lab.cloud.graph_base(),
@@ -81,6 +81,23 @@ fn browser(ca: &Path, url: &str) -> std::process::Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start curl")
+}
+
+/// A sign-in through the browser, the browser's page read once it is done.
+async fn sign_in_by_browser(lab: &Lab, session: &Session) -> Result<(), SignInError> {
+    let mut opened = None;
+    let result = session
+        .sign_in_with_browser(
+            |url| {
+                opened = Some(browser(&lab.ca, url));
+                Ok(())
+            },
+            Duration::from_secs(30),
+            None,
+        )
+        .await;
+    let _ = page(opened.expect("the browser was opened"));
+    result
 }
 
 fn page(child: std::process::Child) -> String {
@@ -105,7 +122,7 @@ async fn browser_sign_in_with_pkce_comes_back_through_a_real_loopback_redirect()
     let lab = lab("teams_sign_in_browser");
     lab.cloud.browser_signed_in_as(Some("ana@contoso.com"));
     let vault = Arc::new(MemoryVault::default());
-    let session = session(&lab, vault.clone());
+    let session = new_session(&lab, vault.clone());
     let (opened, url) = tokio::sync::oneshot::channel::<String>();
     let ca = lab.ca.clone();
     let user = async move {
@@ -194,21 +211,10 @@ async fn a_sign_in_cancelled_in_the_browser_is_said_and_keeps_nothing() {
     let lab = lab("teams_sign_in_cancelled");
     lab.cloud.browser_signed_in_as(None);
     let vault = Arc::new(MemoryVault::default());
-    let session = session(&lab, vault.clone());
-    let ca = lab.ca.clone();
-    let mut opened = None;
-    let err = session
-        .sign_in_with_browser(
-            |url| {
-                opened = Some(browser(&ca, url));
-                Ok(())
-            },
-            Duration::from_secs(30),
-            None,
-        )
+    let session = new_session(&lab, vault.clone());
+    let err = sign_in_by_browser(&lab, &session)
         .await
         .expect_err("cancelled");
-    let _ = page(opened.expect("opened"));
     assert!(
         matches!(&err, SignInError::Refused { error, .. } if error == "access_denied"),
         "{err}"
@@ -227,7 +233,7 @@ async fn a_sign_in_cancelled_in_the_browser_is_said_and_keeps_nothing() {
 async fn the_device_code_is_shown_polled_while_pending_and_signs_in_once_entered() {
     let lab = lab("teams_sign_in_device");
     let vault = Arc::new(MemoryVault::default());
-    let session = Arc::new(session(&lab, vault.clone()));
+    let session = Arc::new(new_session(&lab, vault.clone()));
     let mut view = session.view();
     let signing_in = tokio::spawn({
         let session = session.clone();
@@ -271,7 +277,7 @@ async fn the_device_code_is_shown_polled_while_pending_and_signs_in_once_entered
 async fn a_device_code_declined_or_expired_stops_the_polling_and_says_so() {
     let lab = lab("teams_sign_in_device_ends");
     let vault = Arc::new(MemoryVault::default());
-    let session = Arc::new(session(&lab, vault.clone()));
+    let session = Arc::new(new_session(&lab, vault.clone()));
     for declined in [true, false] {
         let mut view = session.view();
         let signing_in = tokio::spawn({
@@ -335,21 +341,8 @@ async fn tokens_are_refreshed_before_they_run_out_and_after_a_401_and_a_revoked_
     // Tokens that live 300 s are inside the 5-minute margin at once: every use refreshes.
     lab.cloud.issue_access_tokens_for(300);
     let vault = Arc::new(MemoryVault::default());
-    let session = session(&lab, vault.clone());
-    let ca = lab.ca.clone();
-    let mut opened = None;
-    session
-        .sign_in_with_browser(
-            |url| {
-                opened = Some(browser(&ca, url));
-                Ok(())
-            },
-            Duration::from_secs(30),
-            None,
-        )
-        .await
-        .expect("signed in");
-    let _ = page(opened.expect("opened"));
+    let session = new_session(&lab, vault.clone());
+    sign_in_by_browser(&lab, &session).await.expect("signed in");
     let first_refresh = vault.kept().expect("kept").refresh_token;
 
     let second = session.access_token().await.expect("refreshed");
@@ -376,7 +369,7 @@ async fn tokens_are_refreshed_before_they_run_out_and_after_a_401_and_a_revoked_
     assert_eq!(session.access_token().await.expect("fresh"), third);
 
     // A new desk start: the kept refresh token signs in without the browser.
-    let restarted = session_with(&lab, vault.clone());
+    let restarted = new_session(&lab, vault.clone());
     assert!(restarted.resume().await.expect("resumed"));
     assert!(matches!(
         &*restarted.view().borrow(),
@@ -397,14 +390,10 @@ async fn tokens_are_refreshed_before_they_run_out_and_after_a_401_and_a_revoked_
     };
     assert!(reason.contains("sign in again"), "{reason}");
     assert!(vault.kept().is_none(), "the dead grant left the vault");
-    assert!(!session_with(&lab, vault.clone())
+    assert!(!new_session(&lab, vault.clone())
         .resume()
         .await
         .expect("nothing kept"));
-}
-
-fn session_with(lab: &Lab, vault: Arc<MemoryVault>) -> Session {
-    session(lab, vault)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
