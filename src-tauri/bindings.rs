@@ -9,6 +9,7 @@ use switchboard_desk::snapshot::{
     CallDirection, CallPhase, CallView, PolicyView, RegistrationView, Snapshot, TransferView,
 };
 use switchboard_desk::store::{CaseView, CustomerRecord, HistoryEntry, Interaction};
+use switchboard_desk::teams_link::{PresenceProblem, SignInView, TeamsView};
 use switchboard_desk::{
     AgentState, AudioDevice, CallId, DeviceChoice, DeviceDirection, DeviceList, EndReason,
     MediaStats, StateCause, StateChoice,
@@ -43,6 +44,9 @@ pub fn typescript() -> String {
         HistoryEntry::decl(),
         Presence::decl(),
         Expert::decl(),
+        SignInView::decl(),
+        PresenceProblem::decl(),
+        TeamsView::decl(),
         CallView::decl(),
         Snapshot::decl(),
     ];

@@ -21,6 +21,11 @@ fn main() {
         "history",
         "open_record",
         "choose_devices",
+        "teams_sign_in",
+        "teams_cancel_sign_in",
+        "teams_sign_out",
+        "search_experts",
+        "escalate",
     ];
     let attributes = tauri_build::Attributes::new()
         .capabilities_path_pattern("src-tauri/capabilities/*.json")

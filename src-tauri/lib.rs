@@ -31,6 +31,7 @@ pub fn run() -> anyhow::Result<()> {
                 alerts,
             );
             app.manage(started.engine);
+            app.manage(started.teams);
             hotkeys::install(app.handle(), &started.ui.answer_key, &started.ui.hangup_key)?;
             links::follow(app.handle());
             Ok(())

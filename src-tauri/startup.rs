@@ -1,15 +1,21 @@
 //! What the app does before the window shows: logging, settings, the engine.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use switchboard_desk::availability_file;
+use switchboard_desk::phone::NumberPlan;
 use switchboard_desk::settings::UiSettings;
 use switchboard_desk::store::Store;
+use switchboard_desk::teams_link::{TeamsFeed, TeamsLink};
+use switchboard_desk::teams_vault::KeychainVault;
 use switchboard_desk::{
     AccountConfig, AgentState, AudioInput, AudioOutput, DeviceChoice, Engine, EngineConfig,
     EngineEvent, RecordsConfig, Ringing, Settings, SrtpPolicy,
 };
 use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::commands::teams::Teams;
 
 pub fn init_logging() {
     let filter =
@@ -33,6 +39,7 @@ pub struct Started {
     pub engine: Engine,
     pub events: UnboundedReceiver<EngineEvent>,
     pub ui: UiSettings,
+    pub teams: Teams,
 }
 
 pub async fn start_engine() -> anyhow::Result<Started> {
@@ -68,11 +75,41 @@ pub async fn start_engine() -> anyhow::Result<Started> {
         srtp,
     };
     let (engine, events) = Engine::start(config).await?;
+    let teams = teams(&settings, &engine);
     Ok(Started {
         engine,
         events,
         ui: settings.ui.clone(),
+        teams,
     })
+}
+
+/// Microsoft 365, when `[teams]` is set: its experts and presence go to the engine as they
+/// change. A section that cannot be used is reported and the desk runs without it.
+fn teams(settings: &Settings, engine: &Engine) -> Teams {
+    let plan = NumberPlan::for_country(&settings.customers.country_code);
+    let Some(section) = &settings.teams else {
+        return Teams::new(None, plan);
+    };
+    let vault = Arc::new(KeychainVault::for_tenant(&section.tenant));
+    let link = match TeamsLink::start(section, &settings.experts, plan.clone(), vault) {
+        Ok(link) => link,
+        Err(e) => {
+            tracing::error!("settings: {e}; Microsoft 365 is off");
+            return Teams::new(None, plan);
+        }
+    };
+    let mut feed = link.feed();
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        loop {
+            let TeamsFeed { experts, view } = feed.borrow_and_update().clone();
+            if engine.show_directory(experts, view).is_err() || feed.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+    Teams::new(Some(link), plan)
 }
 
 /// The customer store and history in the data directory; a bad country code is reported and

@@ -4,6 +4,7 @@
 mod call;
 mod desk;
 mod devices;
+pub mod teams;
 
 pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static
 {
@@ -26,6 +27,11 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         desk::set_disposition,
         desk::history,
         desk::open_record,
-        devices::choose_devices
+        devices::choose_devices,
+        teams::teams_sign_in,
+        teams::teams_cancel_sign_in,
+        teams::teams_sign_out,
+        teams::search_experts,
+        teams::escalate
     ]
 }

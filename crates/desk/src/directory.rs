@@ -1,7 +1,7 @@
 //! The experts an agent escalates to: who they are, what they know, how to reach them through
-//! the trunk, and their presence. The Teams work fills presence from Microsoft Graph; until
-//! then presence is unknown for configured experts, and the practice directory's changes on
-//! its own so a newcomer sees what live presence looks like.
+//! the trunk, and their presence. With Teams signed in, presence comes from Microsoft Graph
+//! (`teams_roster`); otherwise it is unknown for configured experts, and the practice
+//! directory's changes on its own so a newcomer sees what live presence looks like.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +16,9 @@ pub struct Presence {
     /// Wall-clock ms of the report; `None`: never reported.
     #[cfg_attr(feature = "ipc", ts(type = "number | null"))]
     pub as_of_ms: Option<u64>,
+    /// Presence cannot be read now (Graph unreachable, signed out): this is the last known,
+    /// shown with its age and never as a bright "Available".
+    pub stale: bool,
 }
 
 impl Presence {
@@ -24,7 +27,13 @@ impl Presence {
             availability: "PresenceUnknown".into(),
             activity: "PresenceUnknown".into(),
             as_of_ms: None,
+            stale: false,
         }
+    }
+
+    /// Free to take a call now, by a fresh report: stale or unknown values are not.
+    pub fn is_free(&self) -> bool {
+        !self.stale && switchboard_teams::Availability::parse(&self.availability).is_free()
     }
 }
 
@@ -50,8 +59,12 @@ pub struct ExpertSettings {
     pub title: String,
     #[serde(default)]
     pub skills: Vec<String>,
-    /// A number or SIP URI reached through the trunk.
+    /// A number or SIP URI reached through the trunk (default: the Teams user's business
+    /// phone).
     pub target: Option<String>,
+    /// The Teams user (sign-in name or object id) whose presence is shown.
+    #[serde(default)]
+    pub teams_user: Option<String>,
 }
 
 /// The configured experts, in the order given.
@@ -137,6 +150,7 @@ pub fn practice_presence(experts: &mut [Expert], now_ms: u64) {
             availability: availability.into(),
             activity: activity.into(),
             as_of_ms: Some(now_ms - now_ms % PRACTICE_STEP_MS),
+            stale: false,
         };
     }
 }
@@ -153,12 +167,14 @@ mod tests {
                 title: String::new(),
                 skills: vec!["Billing".into()],
                 target: Some("+14155550100".into()),
+                teams_user: None,
             },
             ExpertSettings {
                 name: "Alex".into(),
                 title: String::new(),
                 skills: vec![],
                 target: Some("  ".into()),
+                teams_user: None,
             },
         ]);
         assert_eq!(experts[0].target.as_deref(), Some("+14155550100"));

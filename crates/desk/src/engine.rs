@@ -34,6 +34,7 @@ use crate::screen_pop::{LookupResult, ScreenPop};
 use crate::snapshot::{CallDirection, CallPhase, CallView, PolicyView, RegistrationView, Snapshot};
 use crate::store::worker::StoreWorker;
 use crate::store::HistoryEntry;
+use crate::teams_link::TeamsView;
 
 pub struct EngineConfig {
     pub account: AccountConfig,
@@ -102,6 +103,8 @@ pub(crate) enum Command {
     Disposed,
     SetNotes(CallId, String),
     SetDisposition(CallId, String),
+    /// The directory from Microsoft 365: the experts with their presence, and the link's state.
+    ShowDirectory(Vec<Expert>, TeamsView),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -170,6 +173,7 @@ impl Engine {
             policy,
             directory,
             language: config.language.clone(),
+            teams: None,
         };
         // The restored state is told first, before anything the trunk says.
         let restored = availability.take_changes();
@@ -310,6 +314,12 @@ impl Engine {
     /// The call's disposition, one of the policy's codes.
     pub fn set_disposition(&self, call: CallId, code: String) -> Result<(), DeskError> {
         self.send(Command::SetDisposition(call, code))
+    }
+
+    /// Shows these experts (the Teams roster with presence) and the Microsoft 365 link's
+    /// state. Practice mode keeps its own experts: it has no trunk to reach these.
+    pub fn show_directory(&self, experts: Vec<Expert>, teams: TeamsView) -> Result<(), DeskError> {
+        self.send(Command::ShowDirectory(experts, teams))
     }
 
     /// The calls whose parties, number, disposition or notes contain `text`, newest first.
@@ -700,6 +710,16 @@ impl EngineTask {
             }
             Command::SetNotes(call, notes) => self.set_notes(&call, notes),
             Command::SetDisposition(call, code) => self.set_disposition(&call, code),
+            Command::ShowDirectory(experts, teams) => {
+                let practice = self.practice_experts.is_some();
+                self.snapshot.send_modify(|s| {
+                    if !practice {
+                        s.directory = experts;
+                    }
+                    s.teams = Some(teams);
+                });
+                Ok(())
+            }
             Command::Shutdown(_) => Ok(()),
         };
         if let Err(e) = result {

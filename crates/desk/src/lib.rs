@@ -23,6 +23,10 @@ pub mod screen_pop;
 pub mod settings;
 pub mod snapshot;
 pub mod store;
+pub mod teams_link;
+pub mod teams_roster;
+pub mod teams_settings;
+pub mod teams_vault;
 mod toml_file;
 
 pub use availability::{AgentState, Cause as StateCause, Choice as StateChoice, WrapUpPolicy};

@@ -16,6 +16,7 @@ pub use crate::crm_settings::{CrmSettings, Secrets, SystemSecrets};
 use crate::directory::ExpertSettings;
 use crate::phone::NumberPlan;
 use crate::records::RecordsConfig;
+pub use crate::teams_settings::{SkillGroup, TeamsSettings};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {reason}")]
@@ -32,7 +33,7 @@ pub struct Settings {
     pub agent: AgentSettings,
     #[serde(default)]
     pub customers: CustomerSettings,
-    /// The experts to escalate to (`[[experts]]`), until the Teams directory replaces them.
+    /// The experts to escalate to (`[[experts]]`); with `[teams]`, the Teams groups add theirs.
     #[serde(default)]
     pub experts: Vec<ExpertSettings>,
     #[serde(default)]
@@ -40,6 +41,8 @@ pub struct Settings {
     /// The microphone's processing: `echo_cancellation`, `noise_suppression`, `gain_control`.
     #[serde(default)]
     pub voice: VoiceConfig,
+    /// Microsoft 365: sign-in, Teams presence, experts from Teams groups.
+    pub teams: Option<TeamsSettings>,
 }
 
 /// How the agent's line behaves, and the states IT defines for it.

@@ -9,6 +9,7 @@ use crate::availability::AgentState;
 use crate::devices::DeviceChoice;
 use crate::directory::Expert;
 use crate::screen_pop::CustomerLookup;
+use crate::teams_link::TeamsView;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ipc", derive(ts_rs::TS))]
@@ -153,6 +154,8 @@ pub struct Snapshot {
     pub directory: Vec<Expert>,
     /// The UI's language from the settings (a BCP 47 tag); `None`: the system's.
     pub language: Option<String>,
+    /// Microsoft 365 (sign-in, presence, directory), when `[teams]` is configured.
+    pub teams: Option<TeamsView>,
 }
 
 /// The agent-state and after-call choices the policy gives.

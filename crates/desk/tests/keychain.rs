@@ -42,7 +42,7 @@ async fn a_crm_token_in_the_keychain_reaches_the_crm_and_nowhere_else() {
     // Nowhere on disk in the clear: not in any file the test made, the keyring's own
     // (encrypted) file included.
     assert!(
-        !holds(&out, TOKEN.as_bytes()),
+        !switchboard_testkit::output::holds(&out, TOKEN.as_bytes()),
         "the token was written to a file in the clear"
     );
 
@@ -56,21 +56,4 @@ async fn a_crm_token_in_the_keychain_reaches_the_crm_and_nowhere_else() {
         .expect_err("no token any more");
     assert!(err.contains("crm-token") && !err.contains(TOKEN), "{err}");
     keychain::delete("crm-token").expect("deleting what is gone is fine");
-}
-
-/// Whether any file under `dir` contains `needle`.
-fn holds(dir: &std::path::Path, needle: &[u8]) -> bool {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .any(|entry| {
-            let path = entry.path();
-            if path.is_dir() {
-                holds(&path, needle)
-            } else {
-                std::fs::read(&path)
-                    .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
-            }
-        })
 }

@@ -19,6 +19,8 @@ pub struct Request {
     /// Header names lower-cased.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// When its head had been read.
+    pub received: std::time::Instant,
 }
 
 impl Request {
@@ -46,6 +48,17 @@ impl Response {
             status,
             headers: vec![("Content-Type".into(), "application/json".into())],
             body: body.to_string().into_bytes(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// No answer at all: the connection is closed once the request is read (a service that
+    /// is down behind its load balancer).
+    pub fn hang_up() -> Self {
+        Self {
+            status: 0,
+            headers: Vec::new(),
+            body: Vec::new(),
             delay: Duration::ZERO,
         }
     }
@@ -158,6 +171,9 @@ fn serve(stream: impl Stream, handler: &Handler, kept: &Mutex<Vec<Request>>) {
     }
     let response = handler(&request);
     std::thread::sleep(response.delay);
+    if response.status == 0 {
+        return;
+    }
     let mut head = format!(
         "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
         response.status,
@@ -180,6 +196,7 @@ fn read_request(reader: &mut BufReader<impl Read>) -> Option<Request> {
     let mut parts = line.split_whitespace();
     let method = parts.next()?.to_owned();
     let target = parts.next()?.to_owned();
+    let received = std::time::Instant::now();
     let mut headers = Vec::new();
     loop {
         let mut line = String::new();
@@ -203,6 +220,7 @@ fn read_request(reader: &mut BufReader<impl Read>) -> Option<Request> {
         target,
         headers,
         body,
+        received,
     })
 }
 

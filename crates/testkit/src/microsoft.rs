@@ -17,6 +17,8 @@ use serde_json::{json, Value};
 use crate::http::{HttpServer, Request, Response};
 use crate::kamailio::TlsFiles;
 
+mod graph;
+
 /// How long an issued access token is good for, unless the test says otherwise.
 const ACCESS_LIFETIME: u64 = 3599;
 
@@ -51,6 +53,8 @@ struct State {
     devices: HashMap<String, Device>,
     access_lifetime: Option<u64>,
     device_interval: Option<u64>,
+    graph: graph::Tenant,
+    next_object: u64,
 }
 
 impl State {
@@ -174,10 +178,99 @@ impl MicrosoftCloud {
     pub fn live_refresh_tokens(&self) -> Vec<String> {
         self.state().refresh.keys().cloned().collect()
     }
+
+    /// A user of the tenant, with the Graph fields Switchboard reads; returns its object id.
+    pub fn add_user(&self, name: &str, upn: &str, title: &str, business_phones: &[&str]) -> String {
+        let mut state = self.state();
+        state.next_object += 1;
+        let n = state.next_object;
+        let id = format!(
+            "{:08x}-0000-4000-8000-{n:012x}",
+            n.wrapping_mul(2_654_435_761) as u32
+        );
+        let user = json!({
+            "@odata.type": "#microsoft.graph.user",
+            "id": id, "displayName": name, "userPrincipalName": upn, "mail": upn,
+            "jobTitle": if title.is_empty() { Value::Null } else { json!(title) },
+            "businessPhones": business_phones, "mobilePhone": null,
+            "officeLocation": "Building 4",
+        });
+        state.graph.users.insert(n, user);
+        id
+    }
+
+    /// A user's presence, as Graph will report it (any casing the test likes).
+    pub fn set_presence(&self, id: &str, availability: &str, activity: &str) {
+        self.state().graph.presence.insert(
+            id.to_owned(),
+            (availability.to_owned(), activity.to_owned()),
+        );
+    }
+
+    /// A group with these users as members, and a nested group among them (members that are
+    /// not users, as real groups have).
+    pub fn add_group(&self, id: &str, members: &[String]) {
+        let mut state = self.state();
+        let mut list: Vec<Value> = members
+            .iter()
+            .filter_map(|m| state.graph.user_by(m).cloned())
+            .collect();
+        list.insert(
+            list.len() / 2,
+            json!({ "@odata.type": "#microsoft.graph.group", "id": format!("{id}-nested"), "displayName": "Nested group" }),
+        );
+        state.graph.groups.insert(id.to_owned(), list);
+    }
+
+    /// Items per page of a collection from now on.
+    pub fn page_size(&self, items: usize) {
+        self.state().graph.page_size = Some(items);
+    }
+
+    /// The app may make `requests` Graph requests per `per`; beyond, 429 with `Retry-After`.
+    pub fn graph_budget(&self, requests: usize, per: Duration) {
+        let mut state = self.state();
+        state.graph.limit = Some((requests, per));
+        state.graph.recent.clear();
+    }
+
+    /// The next `requests` Graph requests get 429 with `Retry-After: retry_after`.
+    pub fn throttle_graph(&self, requests: u32, retry_after: u64) {
+        self.state().graph.throttle = (requests > 0).then_some((requests, retry_after));
+    }
+
+    /// Graph stops answering (connections dropped), or comes back.
+    pub fn graph_outage(&self, down: bool) {
+        self.state().graph.outage = down;
+    }
+
+    /// Page links point at `base` instead of this Graph.
+    pub fn next_links_to(&self, base: &str) {
+        self.state().graph.next_link_base = Some(base.to_owned());
+    }
+
+    /// The Graph requests so far (those under `/v1.0/`).
+    pub fn graph_requests(&self) -> Vec<Request> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.target.starts_with("/v1.0/"))
+            .collect()
+    }
 }
 
 fn route(state: &mut State, tenant: &str, client: &str, request: &Request) -> Response {
     let (path, query) = split_target(&request.target);
+    if let Some(graph_path) = path.strip_prefix("/v1.0/") {
+        let bearer = request
+            .header("authorization")
+            .and_then(|a| a.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        let valid = state
+            .access
+            .get(bearer)
+            .is_some_and(|e| *e > Instant::now());
+        return graph::route(&mut state.graph, valid, request, graph_path, &query);
+    }
     let login = format!("/{tenant}/oauth2/v2.0/");
     match (request.method.as_str(), path.strip_prefix(login.as_str())) {
         ("GET", Some("authorize")) => authorize(state, client, &query),

@@ -175,13 +175,40 @@ export type Presence = { availability: string, activity: string,
 /**
  * Wall-clock ms of the report; `None`: never reported.
  */
-asOfMs: number | null, };
+asOfMs: number | null, 
+/**
+ * Presence cannot be read now (Graph unreachable, signed out): this is the last known,
+ * shown with its age and never as a bright "Available".
+ */
+stale: boolean, };
 
 export type Expert = { id: string, name: string, title: string, skills: Array<string>, 
 /**
  * What to dial through the trunk; `None`: shown, but cannot be chosen.
  */
 target: string | null, presence: Presence, };
+
+export type SignInView = { "state": "signedOut", 
+/**
+ * Why, when it was not the agent's doing (the grant was revoked, sign-in failed).
+ */
+reason: string | null, } | { "state": "inBrowser" } | { "state": "deviceCode", userCode: string, verificationUri: string, expiresInSecs: number, } | { "state": "signedIn", account: string | null, 
+/**
+ * False when the keychain could not keep the sign-in: the next start asks again.
+ */
+remembered: boolean, };
+
+export type PresenceProblem = { message: string, sinceMs: number, };
+
+export type TeamsView = { signIn: SignInView, 
+/**
+ * Presence rounds are failing: why, since when (the panel shows the last known).
+ */
+presenceProblem: PresenceProblem | null, 
+/**
+ * Experts or groups Graph could not give us.
+ */
+directoryProblems: Array<string>, };
 
 export type CallView = { id: CallId, direction: CallDirection, phase: CallPhase, 
 /**
@@ -265,4 +292,8 @@ directory: Array<Expert>,
 /**
  * The UI's language from the settings (a BCP 47 tag); `None`: the system's.
  */
-language: string | null, };
+language: string | null, 
+/**
+ * Microsoft 365 (sign-in, presence, directory), when `[teams]` is configured.
+ */
+teams: TeamsView | null, };
