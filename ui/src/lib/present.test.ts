@@ -237,21 +237,28 @@ describe("escalation panel", () => {
     presence: { availability, activity, asOfMs: 1_000 },
   });
   it("words presence case-insensitively, keeps unknown values neutral, and says when it is old", () => {
-    expect(presenceBadge({ availability: "busy", activity: "InACall", asOfMs: 1_000 }, 2_000)).toEqual({
+    expect(presenceBadge({ availability: "busy", activity: "InACall", asOfMs: 1_000, stale: false }, 2_000)).toEqual({
       label: "Busy · In a call",
       tone: "bad",
       stale: "",
     });
-    const odd = presenceBadge({ availability: "OutOfOrbit", activity: "", asOfMs: 1_000 }, 2_000);
+    const odd = presenceBadge({ availability: "OutOfOrbit", activity: "", asOfMs: 1_000, stale: false }, 2_000);
     expect(odd).toEqual({ label: "Out of orbit", tone: "neutral", stale: "" });
-    expect(presenceBadge({ availability: "PresenceUnknown", activity: "PresenceUnknown", asOfMs: null }, 0)).toEqual({
+    expect(presenceBadge({ availability: "PresenceUnknown", activity: "PresenceUnknown", asOfMs: null, stale: false }, 0)).toEqual({
       label: "Presence unknown",
       tone: "neutral",
       stale: "never reported",
     });
-    expect(presenceBadge({ availability: "Available", activity: "Available", asOfMs: 0 }, 300_000).stale).toBe(
+    expect(presenceBadge({ availability: "Available", activity: "Available", asOfMs: 0, stale: false }, 300_000).stale).toBe(
       "as of 5 min ago",
     );
+  });
+  it("shows a presence that cannot be read now neutrally, with its age, never as free", () => {
+    const gone = presenceBadge({ availability: "Available", activity: "Available", asOfMs: 0, stale: true }, 30_000);
+    expect(gone).toEqual({ label: "Available", tone: "neutral", stale: "last known, under a minute ago" });
+    const older = presenceBadge({ availability: "Available", activity: "Available", asOfMs: 0, stale: true }, 90_000);
+    expect(older.stale).toBe("as of 1 min ago");
+    expect(presenceBadge({ availability: "Available", activity: "Available", asOfMs: 0, stale: false }, 30_000).tone).toBe("ok");
   });
   it("groups experts by each of their skills and searches name, title and skill", () => {
     const list = [expert("Priya", ["Billing", "Refunds"]), expert("Marco", ["Networking"]), expert("Chen", ["Billing"])];

@@ -224,6 +224,11 @@ export function historyWhen(e: HistoryEntry, locale?: string): string {
   return new Date(e.startedMs).toLocaleString(locale ?? dateLocale(), { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
 }
 
+/** "14:05": the time of day of a wall-clock instant. */
+export function clockTime(ms: number, locale?: string): string {
+  return new Date(ms).toLocaleTimeString(locale ?? dateLocale(), { hour: "2-digit", minute: "2-digit" });
+}
+
 /** MOS to one decimal, or "—". */
 export function mosLabel(mos: number | null): string {
   return mos === null ? "—" : mos.toFixed(1);
@@ -256,10 +261,14 @@ export function presenceBadge(
   const known = words[p.availability.toLowerCase()];
   const activity = p.activity && p.activity.toLowerCase() !== p.availability.toLowerCase() ? p.activity : "";
   const label = known ? known[0] + (activity ? ` · ${activityLabel(activity)}` : "") : p.availability === "PresenceUnknown" ? t("Presence unknown") : splitWords(p.availability);
+  // Stale: presence cannot be read now. What was last read is shown with its age, never in
+  // the colour that says "free".
   let stale = "";
+  const mins = p.asOfMs === null ? 0 : Math.floor((nowMs - p.asOfMs) / 60_000);
   if (p.asOfMs === null) stale = t("never reported");
-  else if (nowMs - p.asOfMs > 120_000) stale = t("as of {mins} min ago", { mins: Math.round((nowMs - p.asOfMs) / 60_000) });
-  return { label, tone: known ? known[1] : "neutral", stale };
+  else if (p.stale && mins < 1) stale = t("last known, under a minute ago");
+  else if (p.stale || nowMs - p.asOfMs > 120_000) stale = t("as of {mins} min ago", { mins });
+  return { label, tone: known && !p.stale ? known[1] : "neutral", stale };
 }
 
 /** Graph's activity values in the UI's language; one not listed is spelled out in words. */

@@ -123,5 +123,22 @@ export default {
   "Consult": "咨询",
   "No expert matches": "没有匹配的专家",
   "Another number": "其他号码",
-  "Sound devices": "声音设备"
+  "Sound devices": "声音设备",
+  "Microsoft Teams": "Microsoft Teams",
+  "Sign in to Microsoft 365 to see the experts' Teams presence.": "登录 Microsoft 365 以查看专家的 Teams 状态。",
+  "Sign in": "登录",
+  "Sign in with a code": "使用代码登录",
+  "Finish signing in in your browser.": "请在浏览器中完成登录。",
+  "Cancel": "取消",
+  "On any device, open the link and enter the code:": "在任意设备上打开链接并输入代码：",
+  "The code expires in {mins} min.": "代码将在 {mins} 分钟后失效。",
+  "Signed in to Microsoft 365 as {account}": "已登录 Microsoft 365：{account}",
+  "an unnamed account": "未命名的账户",
+  "The keychain could not keep this sign-in: you will be asked again next time.": "钥匙串无法保存此次登录：下次启动时需要重新登录。",
+  "Sign out": "退出登录",
+  "Teams presence cannot be read since {time}: showing the last known.": "自 {time} 起无法读取 Teams 状态：显示最后已知的状态。",
+  "last known, under a minute ago": "最后已知，不到一分钟前",
+  "Call anyway": "仍然呼叫",
+  "Details": "详情",
+  "No experts to show": "暂无可显示的专家"
 } as Record<string, string>;

@@ -123,5 +123,22 @@ export default {
   "Consult": "諮詢",
   "No expert matches": "沒有符合的專家",
   "Another number": "其他號碼",
-  "Sound devices": "聲音裝置"
+  "Sound devices": "聲音裝置",
+  "Microsoft Teams": "Microsoft Teams",
+  "Sign in to Microsoft 365 to see the experts' Teams presence.": "登入 Microsoft 365 以查看專家的 Teams 狀態。",
+  "Sign in": "登入",
+  "Sign in with a code": "使用代碼登入",
+  "Finish signing in in your browser.": "請在瀏覽器中完成登入。",
+  "Cancel": "取消",
+  "On any device, open the link and enter the code:": "在任何裝置上開啟連結並輸入代碼：",
+  "The code expires in {mins} min.": "代碼將在 {mins} 分鐘後失效。",
+  "Signed in to Microsoft 365 as {account}": "已登入 Microsoft 365：{account}",
+  "an unnamed account": "未命名的帳戶",
+  "The keychain could not keep this sign-in: you will be asked again next time.": "鑰匙圈無法保存此次登入：下次啟動時需要重新登入。",
+  "Sign out": "登出",
+  "Teams presence cannot be read since {time}: showing the last known.": "自 {time} 起無法讀取 Teams 狀態：顯示最後已知的狀態。",
+  "last known, under a minute ago": "最後已知，不到一分鐘前",
+  "Call anyway": "仍然撥打",
+  "Details": "詳細資料",
+  "No experts to show": "暫無可顯示的專家"
 } as Record<string, string>;
