@@ -3,7 +3,7 @@
 //! `SWITCHBOARD_WRITE_BINDINGS=1 cargo test --test ipc_bindings` to regenerate it.
 
 use switchboard_desk::directory::{Expert, Presence};
-use switchboard_desk::event::EngineEvent;
+use switchboard_desk::event::{ConsultOutcome, EngineEvent};
 use switchboard_desk::screen_pop::CustomerLookup;
 use switchboard_desk::snapshot::{
     CallDirection, CallPhase, CallView, PolicyView, RegistrationView, Snapshot, TransferView,
@@ -31,6 +31,7 @@ pub fn typescript() -> String {
         AgentState::decl(),
         StateCause::decl(),
         StateChoice::decl(),
+        ConsultOutcome::decl(),
         EngineEvent::decl(),
         RegistrationView::decl(),
         CallDirection::decl(),

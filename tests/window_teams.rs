@@ -1,12 +1,13 @@
 //! Escalation to Teams experts in the real window. The agent signs in to Microsoft 365 with a
 //! device code shown in the window (the identity platform and Graph are the HTTPS stand-in;
 //! the sign-in is kept in gnome-keyring's Secret Service); the Billing group's members arrive
-//! with their Teams presence and business numbers; with baresip as the customer, an expert
-//! who has gone Busy is not dialled, the one who is Available is consulted (her presence read
-//! again just before) and the call completed to her over the trunk (Kamailio, dialling her
-//! E.164 number as Direct Routing does); then a blind transfer. When Graph goes away the
-//! panel says so and shows the last known presence with its age; sign-out empties the
-//! keychain. Screenshots go to test-output/window_teams/.
+//! with their Teams presence and business numbers. With baresip as the customer: an expert
+//! who has gone Busy is not dialled unless the agent insists (and a call that fails says so);
+//! the one who is Available is consulted, her presence read again just before, and the call
+//! completed to her over the trunk (Kamailio, dialling her E.164 number as Direct Routing
+//! does); then a blind transfer. When Graph goes away the panel says so and shows the last
+//! known presence with its age; sign-out empties the keychain. Screenshots go to
+//! test-output/window_teams/.
 
 use std::time::Duration;
 
@@ -251,6 +252,21 @@ fn escalation_to_teams_experts_goes_by_their_live_presence() {
         "Marco was not dialled"
     );
     desktop.screenshot(&out.join("3-expert-not-free.png"));
+    // The agent calls him anyway; his number is not on the trunk: the outcome is said and the
+    // agent is back with the caller.
+    let anyway = app.wait_element("[data-testid=escalate-anyway]", Duration::from_secs(2));
+    app.click(&anyway);
+    app.wait_text("[data-testid=notice]", Duration::from_secs(15), |t| {
+        t == "The call to Marco Silva failed: back with the caller"
+    });
+    app.wait_text("[data-testid=phase]", Duration::from_secs(10), |t| {
+        t == "Connected"
+    });
+    eventually(
+        10,
+        || !app.exists("[data-testid=consult-bar]"),
+        || "the failed consultation is still shown".into(),
+    );
 
     // Priya: her presence read again, then consult and complete.
     let before = cloud.graph_requests().len();

@@ -262,6 +262,11 @@ fn a_consult_not_taken_or_cancelled_returns_to_the_customer() {
     lab.agent.send(&format!("consult {}", lab.uri("nobody")));
     let ended = lab.agent.wait("consult_ended", 10);
     assert!(!str_of(&ended, "consult").is_empty(), "{ended}");
+    assert_eq!(
+        str_of(&ended, "outcome"),
+        "failed",
+        "404 from the trunk: {ended}"
+    );
     lab.agent.wait("resumed", 10);
 
     // The expert's phone rings; the agent gives up on it.
@@ -269,7 +274,8 @@ fn a_consult_not_taken_or_cancelled_returns_to_the_customer() {
     lab.agent.wait("ringing", 10);
     expert.wait_event("CALL_INCOMING", Duration::from_secs(5));
     lab.agent.send("cancel");
-    lab.agent.wait("consult_ended", 10);
+    let ended = lab.agent.wait("consult_ended", 10);
+    assert_eq!(str_of(&ended, "outcome"), "cancelled", "{ended}");
     lab.agent.wait("resumed", 10);
     expert.wait_event("CALL_CLOSED", Duration::from_secs(5));
 

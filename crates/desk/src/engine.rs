@@ -509,10 +509,10 @@ impl EngineTask {
                 let stats = stats.unwrap_or_default();
                 self.emit(EngineEvent::Ended {
                     call: call.clone(),
-                    reason,
+                    reason: reason.clone(),
                     stats,
                 });
-                self.on_call_gone(&call);
+                self.on_call_gone(&call, (&reason, connected));
             }
             SipEvent::Reoffer { call, offer } => self.on_reoffer(&call, offer.as_deref()),
             SipEvent::Renegotiated { call, answer } => self.on_renegotiated(&call, &answer),

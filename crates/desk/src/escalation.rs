@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use switchboard_media::MediaSession;
-use switchboard_sip::CallId;
+use switchboard_sip::{CallId, EndReason};
 
 use crate::call::HoldChange;
 use crate::engine::{Command, EngineTask};
 use crate::error::DeskError;
-use crate::event::EngineEvent;
+use crate::event::{ConsultOutcome, EngineEvent};
 use crate::snapshot::{CallPhase, TransferView};
 
 /// How long the expert's phone gets to end our consult leg itself after an attended transfer
@@ -166,8 +166,9 @@ impl EngineTask {
         });
     }
 
-    /// A call ended: if it was part of the consultation, the consultation ends with it.
-    pub(crate) fn on_call_gone(&mut self, gone: &CallId) {
+    /// A call ended (`how`: its end, and whether it had been answered): if it was part of the
+    /// consultation, the consultation ends with it.
+    pub(crate) fn on_call_gone(&mut self, gone: &CallId, how: (&EndReason, bool)) {
         let Some(consult) = self.consult.clone() else {
             return;
         };
@@ -185,9 +186,13 @@ impl EngineTask {
                     }
                 }
             }
+            let outcome = ConsultOutcome::of(how.0, how.1);
+            tracing::info!(call = %consult.customer, expert = %consult.target, ?outcome, "the consultation ended");
             self.emit(EngineEvent::ConsultEnded {
                 call: consult.customer,
                 consult: consult.expert,
+                target: consult.target,
+                outcome,
             });
         } else if gone == &consult.customer {
             self.consult = None;

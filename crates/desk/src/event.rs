@@ -9,6 +9,38 @@ use switchboard_sip::{CallId, EndReason};
 
 use crate::availability::{AgentState, Cause};
 
+/// How a call to an expert went, as the agent is told and the log keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ipc", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub enum ConsultOutcome {
+    /// The expert took the call (and it has ended since).
+    Answered,
+    /// Busy (486, 600) or declined (603).
+    Busy,
+    /// Rang out, or nobody could take it (408, 480, no answer at all).
+    NoAnswer,
+    /// The agent went back to the caller before the expert answered.
+    Cancelled,
+    /// Refused or failed otherwise (a wrong number, the trunk, media).
+    Failed,
+}
+
+impl ConsultOutcome {
+    /// From how the expert's leg ended and whether it had been answered.
+    pub fn of(reason: &EndReason, answered: bool) -> Self {
+        match reason {
+            _ if answered => Self::Answered,
+            EndReason::Rejected {
+                status: 486 | 600 | 603,
+            } => Self::Busy,
+            EndReason::Rejected { status: 408 | 480 } | EndReason::Timeout => Self::NoAnswer,
+            EndReason::LocalHangup => Self::Cancelled,
+            _ => Self::Failed,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ipc", derive(ts_rs::TS))]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -142,10 +174,12 @@ pub enum EngineEvent {
         target: String,
     },
     /// The consultation is over without a transfer (cancelled, or the expert did not take
-    /// it); the caller is being taken off hold.
+    /// it); the caller is being taken off hold. `outcome` says how the expert's leg went.
     ConsultEnded {
         call: CallId,
         consult: CallId,
+        target: String,
+        outcome: ConsultOutcome,
     },
     /// The caller and the consulted party are joined with the agent.
     ConferenceStarted {
@@ -172,4 +206,36 @@ pub enum EngineEvent {
     Error {
         message: String,
     },
+}
+
+#[cfg(test)]
+mod consult_outcome_tests {
+    use super::*;
+
+    #[test]
+    fn the_consult_outcome_follows_the_expert_legs_end() {
+        let of = ConsultOutcome::of;
+        assert_eq!(of(&EndReason::RemoteHangup, true), ConsultOutcome::Answered);
+        assert_eq!(
+            of(&EndReason::Rejected { status: 486 }, false),
+            ConsultOutcome::Busy
+        );
+        assert_eq!(
+            of(&EndReason::Rejected { status: 603 }, false),
+            ConsultOutcome::Busy
+        );
+        assert_eq!(
+            of(&EndReason::Rejected { status: 480 }, false),
+            ConsultOutcome::NoAnswer
+        );
+        assert_eq!(of(&EndReason::Timeout, false), ConsultOutcome::NoAnswer);
+        assert_eq!(
+            of(&EndReason::LocalHangup, false),
+            ConsultOutcome::Cancelled
+        );
+        assert_eq!(
+            of(&EndReason::Rejected { status: 404 }, false),
+            ConsultOutcome::Failed
+        );
+    }
 }

@@ -7,6 +7,7 @@ import {
   excerpt,
   expertsBySkill,
   presenceBadge,
+  consultNotice,
   qualityBadge,
   historyOutcome,
   historyParty,
@@ -252,6 +253,11 @@ describe("escalation panel", () => {
     expect(presenceBadge({ availability: "Available", activity: "Available", asOfMs: 0, stale: false }, 300_000).stale).toBe(
       "as of 5 min ago",
     );
+  });
+  it("tells how a call to an expert went", () => {
+    expect(consultNotice("Priya", "busy")).toBe("Priya is busy: back with the caller");
+    expect(consultNotice("Priya", "noAnswer")).toBe("Priya did not answer: back with the caller");
+    expect(consultNotice("+14155550100", "failed")).toBe("The call to +14155550100 failed: back with the caller");
   });
   it("shows a presence that cannot be read now neutrally, with its age, never as free", () => {
     const gone = presenceBadge({ availability: "Available", activity: "Available", asOfMs: 0, stale: true }, 30_000);

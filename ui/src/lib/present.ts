@@ -5,6 +5,7 @@ import type {
   AudioDevice,
   CallView,
   Choice,
+  ConsultOutcome,
   DeviceList,
   Direction,
   Expert,
@@ -222,6 +223,18 @@ export function historyOutcome(e: HistoryEntry): string {
 /** "3 Dec, 14:05". */
 export function historyWhen(e: HistoryEntry, locale?: string): string {
   return new Date(e.startedMs).toLocaleString(locale ?? dateLocale(), { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+}
+
+/** What the agent is told when a call to an expert did not get through. */
+export function consultNotice(who: string, outcome: ConsultOutcome): string {
+  const words: Record<ConsultOutcome, string> = {
+    answered: t("{who} took the call", { who }),
+    busy: t("{who} is busy: back with the caller", { who }),
+    noAnswer: t("{who} did not answer: back with the caller", { who }),
+    cancelled: t("Back with the caller"),
+    failed: t("The call to {who} failed: back with the caller", { who }),
+  };
+  return words[outcome];
 }
 
 /** "14:05": the time of day of a wall-clock instant. */

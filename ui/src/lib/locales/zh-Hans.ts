@@ -140,5 +140,10 @@ export default {
   "last known, under a minute ago": "最后已知，不到一分钟前",
   "Call anyway": "仍然呼叫",
   "Details": "详情",
-  "No experts to show": "暂无可显示的专家"
+  "No experts to show": "暂无可显示的专家",
+  "{who} took the call": "{who} 已接听",
+  "{who} is busy: back with the caller": "{who} 正忙：已回到来电者",
+  "{who} did not answer: back with the caller": "{who} 未接听：已回到来电者",
+  "Back with the caller": "已回到来电者",
+  "The call to {who} failed: back with the caller": "呼叫 {who} 失败：已回到来电者"
 } as Record<string, string>;

@@ -140,5 +140,10 @@ export default {
   "last known, under a minute ago": "最後已知，不到一分鐘前",
   "Call anyway": "仍然撥打",
   "Details": "詳細資料",
-  "No experts to show": "暫無可顯示的專家"
+  "No experts to show": "暫無可顯示的專家",
+  "{who} took the call": "{who} 已接聽",
+  "{who} is busy: back with the caller": "{who} 忙碌中：已回到來電者",
+  "{who} did not answer: back with the caller": "{who} 未接聽：已回到來電者",
+  "Back with the caller": "已回到來電者",
+  "The call to {who} failed: back with the caller": "撥打給 {who} 失敗：已回到來電者"
 } as Record<string, string>;
