@@ -1,4 +1,6 @@
 //! What the window tests share: waiting for a condition, and reading the screen pop's delay.
+//! Each window test uses some of it.
+#![allow(dead_code)]
 
 use std::time::{Duration, Instant};
 
