@@ -1,13 +1,13 @@
 //! Escalation to Teams experts in the real window. The agent signs in to Microsoft 365 with a
 //! device code shown in the window (the identity platform and Graph are the HTTPS stand-in;
 //! the sign-in is kept in gnome-keyring's Secret Service); the Billing group's members arrive
-//! with their Teams presence and business numbers. With baresip as the customer: an expert
-//! who has gone Busy is not dialled unless the agent insists (and a call that fails says so);
-//! the one who is Available is consulted, her presence read again just before, and the call
-//! completed to her over the trunk (Kamailio, dialling her E.164 number as Direct Routing
-//! does); then a blind transfer. When Graph goes away the panel says so and shows the last
-//! known presence with its age; sign-out empties the keychain. Screenshots go to
-//! test-output/window_teams/.
+//! with their Teams presence and business numbers, and someone else is found by name in the
+//! Teams directory. With baresip as the customer: an expert who has gone Busy is not dialled
+//! unless the agent insists (and a call that fails says so); the one who is Available is
+//! consulted, her presence read again just before, and the call completed to her over the
+//! trunk (Kamailio, dialling her E.164 number as Direct Routing does); then a blind transfer.
+//! When Graph goes away the panel says so and shows the last known presence with its age;
+//! sign-out empties the keychain. Screenshots go to test-output/window_teams/.
 
 use std::time::Duration;
 
@@ -102,8 +102,15 @@ fn escalation_to_teams_experts_goes_by_their_live_presence() {
         "Billing lead",
         &["+1 415 555 0111"],
     );
+    let chen = cloud.add_user(
+        "陈静 Chen Jing",
+        "chen@contoso.com",
+        "Number porting",
+        &["+1 415 555 0122"],
+    );
     cloud.set_presence(&priya, "Available", "Available");
     cloud.set_presence(&marco, "Busy", "InACall");
+    cloud.set_presence(&chen, "Away", "Away");
     cloud.add_group("g-billing", &[priya.clone(), marco.clone()]);
 
     let settings = out.join("settings.toml");
@@ -203,6 +210,26 @@ fn escalation_to_teams_experts_goes_by_their_live_presence() {
         || format!("presence did not arrive: {}", expert_rows(&app)),
     );
     desktop.screenshot(&out.join("2-teams-experts.png"));
+
+    // Someone outside the groups, found in the Teams directory by name, with presence.
+    let search = app.wait_element("[data-testid=expert-search]", Duration::from_secs(2));
+    app.send_keys(&search, "chen");
+    let find = app.wait_element("[data-testid=search-teams]", Duration::from_secs(2));
+    app.click(&find);
+    let found = app.wait_text(
+        "[data-testid=teams-results]",
+        Duration::from_secs(10),
+        |t| t.contains("Chen Jing"),
+    );
+    assert!(
+        found.contains("Away") && found.contains("Number porting"),
+        "{found}"
+    );
+    desktop.screenshot(&out.join("2b-teams-search.png"));
+    app.script(
+        "const s = document.querySelector('[data-testid=expert-search]'); s.value = ''; \
+         s.dispatchEvent(new Event('input', { bubbles: true })); return true",
+    );
 
     let speech = |name: &str, text: &str| audio::speech(&out, name, text, 2);
     let mut customer = Baresip::start(

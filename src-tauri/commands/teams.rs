@@ -132,11 +132,13 @@ pub async fn escalate(
     how: Escalation,
     anyway: bool,
 ) -> Result<(), CommandError> {
+    // The directory shown, or someone the agent found by searching Teams.
     let chosen = engine
         .snapshot()
         .directory
         .into_iter()
         .find(|e| e.id == expert)
+        .or_else(|| teams.link.as_ref().and_then(|l| l.expert(&expert)))
         .ok_or_else(|| DeskError::Command(format!("no expert {expert:?} in the directory")))?;
     let target = chosen
         .target

@@ -49,6 +49,8 @@ pub struct TeamsLink {
     graph: Arc<Graph>,
     presence: Arc<PresenceWatch>,
     roster: watch::Receiver<Vec<Entry>>,
+    /// What the last search found: the agent may escalate to them too.
+    found: Arc<std::sync::Mutex<Vec<Entry>>>,
     feed: watch::Receiver<TeamsFeed>,
 }
 
@@ -86,6 +88,7 @@ impl TeamsLink {
             graph,
             presence,
             roster,
+            found: Arc::default(),
             feed,
         };
         let budget = settings.budget();
@@ -119,18 +122,34 @@ impl TeamsLink {
         self.feed.clone()
     }
 
-    /// The expert's presence read again now (just before dialling them), or why it cannot
-    /// be; an expert Graph does not know has nothing to re-read (`Ok(None)`).
-    pub async fn recheck(&self, expert_id: &str) -> Result<Option<Expert>, String> {
-        let Some(entry) = self
+    /// The expert `id` of the directory or of the last search.
+    pub fn expert(&self, id: &str) -> Option<Expert> {
+        self.entry(id).map(|e| e.expert)
+    }
+
+    fn entry(&self, id: &str) -> Option<Entry> {
+        let in_roster = self
             .roster
             .borrow()
             .iter()
-            .find(|e| e.expert.id == expert_id)
-            .cloned()
-        else {
-            return Err(format!("no expert {expert_id:?} in the directory"));
-        };
+            .find(|e| e.expert.id == id)
+            .cloned();
+        in_roster.or_else(|| {
+            self.found
+                .lock()
+                .ok()?
+                .iter()
+                .find(|e| e.expert.id == id)
+                .cloned()
+        })
+    }
+
+    /// The expert's presence read again now (just before dialling them), or why it cannot
+    /// be; an expert Graph does not know has nothing to re-read (`Ok(None)`).
+    pub async fn recheck(&self, expert_id: &str) -> Result<Option<Expert>, String> {
+        let entry = self
+            .entry(expert_id)
+            .ok_or_else(|| format!("no expert {expert_id:?} in the directory"))?;
         let Some(graph_id) = &entry.graph_id else {
             return Ok(None);
         };
@@ -149,14 +168,30 @@ impl TeamsLink {
         Ok(teams_roster::with_presence(std::slice::from_ref(&entry), &board).pop())
     }
 
-    /// Teams users whose name starts with `text`, as experts (not kept in the roster).
+    /// Teams users whose name starts with `text`, as experts with their presence (read in
+    /// the same go; unknown if that fails). They stay escalation targets until the next search.
     pub async fn search(&self, text: &str, plan: &NumberPlan) -> Result<Vec<Expert>, String> {
         let users = self
             .graph
             .search_users(text)
             .await
             .map_err(|e| e.to_string())?;
-        Ok(teams_roster::searched(&users, plan))
+        let entries = teams_roster::searched(&users, plan);
+        let ids = teams_roster::watched(&entries);
+        let mut board = Board::default();
+        if !ids.is_empty() {
+            match self.graph.presences(&ids).await {
+                Ok(read) => {
+                    board.record(&ids, read, crate::engine::now_ms(), None);
+                }
+                Err(e) => tracing::warn!("presence of the search's {} users: {e}", ids.len()),
+            }
+        }
+        let experts = teams_roster::with_presence(&entries, &board);
+        if let Ok(mut found) = self.found.lock() {
+            *found = entries;
+        }
+        Ok(experts)
     }
 
     /// Resolves the roster whenever the session signs in, and again after a partial failure.

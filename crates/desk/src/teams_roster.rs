@@ -110,10 +110,13 @@ fn expert_of(user: &User, skills: Vec<String>, plan: &NumberPlan) -> Expert {
 }
 
 /// Users a search found, as experts with no skill listed.
-pub fn searched(users: &[User], plan: &NumberPlan) -> Vec<Expert> {
+pub fn searched(users: &[User], plan: &NumberPlan) -> Vec<Entry> {
     users
         .iter()
-        .map(|u| expert_of(u, Vec::new(), plan))
+        .map(|u| Entry {
+            expert: expert_of(u, Vec::new(), plan),
+            graph_id: Some(u.id.clone()),
+        })
         .collect()
 }
 

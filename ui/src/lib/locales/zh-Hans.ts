@@ -145,5 +145,9 @@ export default {
   "{who} is busy: back with the caller": "{who} 正忙：已回到来电者",
   "{who} did not answer: back with the caller": "{who} 未接听：已回到来电者",
   "Back with the caller": "已回到来电者",
-  "The call to {who} failed: back with the caller": "呼叫 {who} 失败：已回到来电者"
+  "The call to {who} failed: back with the caller": "呼叫 {who} 失败：已回到来电者",
+  "Searching Teams…": "正在搜索 Teams…",
+  "Search Teams for “{text}”": "在 Teams 中搜索“{text}”",
+  "Teams directory": "Teams 目录",
+  "Nobody in Teams by that name": "Teams 中没有这个名字的人"
 } as Record<string, string>;

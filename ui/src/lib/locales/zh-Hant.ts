@@ -145,5 +145,9 @@ export default {
   "{who} is busy: back with the caller": "{who} 忙碌中：已回到來電者",
   "{who} did not answer: back with the caller": "{who} 未接聽：已回到來電者",
   "Back with the caller": "已回到來電者",
-  "The call to {who} failed: back with the caller": "撥打給 {who} 失敗：已回到來電者"
+  "The call to {who} failed: back with the caller": "撥打給 {who} 失敗：已回到來電者",
+  "Searching Teams…": "正在搜尋 Teams…",
+  "Search Teams for “{text}”": "在 Teams 中搜尋「{text}」",
+  "Teams directory": "Teams 目錄",
+  "Nobody in Teams by that name": "Teams 中沒有這個名字的人"
 } as Record<string, string>;
