@@ -9,10 +9,10 @@ use std::time::Duration;
 
 mod common;
 
-use common::{eventually, screen_pop_ms};
+use common::{eventually, launch, screen_pop_ms};
 use switchboard_desk::store::Store;
 use switchboard_testkit::baresip::Baresip;
-use switchboard_testkit::desktop::{Desktop, TauriDriver};
+use switchboard_testkit::desktop::Desktop;
 use switchboard_testkit::kamailio::Kamailio;
 use switchboard_testkit::webdriver::Session;
 use switchboard_testkit::{audio, output};
@@ -88,16 +88,8 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     )
     .expect("executable");
     env.push(("BROWSER".into(), browser.display().to_string()));
-    env.push((
-        "SWITCHBOARD_SETTINGS".into(),
-        settings.display().to_string(),
-    ));
     env.push(("SB_E2E_AGENT_PW".into(), "agent-pw".into()));
-    let driver = TauriDriver::start(&env, &out.join("tauri-driver.log"));
-    let app = Session::start(
-        driver.port,
-        std::path::Path::new(env!("CARGO_BIN_EXE_switchboard")),
-    );
+    let (driver, app) = launch(&env, &out, &settings);
 
     let badge = app.wait_text("[data-testid=registration]", Duration::from_secs(20), |t| {
         t == "Registered"

@@ -6,11 +6,10 @@ use std::time::Duration;
 
 mod common;
 
-use common::{eventually, screen_pop_ms};
-use switchboard_testkit::desktop::{Desktop, TauriDriver};
+use common::{eventually, launch, screen_pop_ms};
+use switchboard_testkit::desktop::Desktop;
 use switchboard_testkit::http::{HttpServer, Response};
 use switchboard_testkit::output;
-use switchboard_testkit::webdriver::Session;
 
 #[test]
 fn practice_mode_in_traditional_chinese() {
@@ -43,15 +42,7 @@ fn practice_mode_in_traditional_chinese() {
         let _ = std::fs::remove_dir_all(&path);
         env.push((var.into(), path.display().to_string()));
     }
-    env.push((
-        "SWITCHBOARD_SETTINGS".into(),
-        settings.display().to_string(),
-    ));
-    let driver = TauriDriver::start(&env, &out.join("tauri-driver.log"));
-    let app = Session::start(
-        driver.port,
-        std::path::Path::new(env!("CARGO_BIN_EXE_switchboard")),
-    );
+    let (driver, app) = launch(&env, &out, &settings);
 
     app.wait_text("[data-testid=registration]", Duration::from_secs(20), |t| {
         t == "練習模式"

@@ -13,11 +13,11 @@ use std::time::Duration;
 
 mod common;
 
-use common::eventually;
+use common::{eventually, launch};
 use switchboard_desk::keychain::{self, KeychainError};
 use switchboard_desk::teams_vault::entry_name;
 use switchboard_testkit::baresip::Baresip;
-use switchboard_testkit::desktop::{Desktop, TauriDriver};
+use switchboard_testkit::desktop::Desktop;
 use switchboard_testkit::kamailio::Kamailio;
 use switchboard_testkit::keyring::Keyring;
 use switchboard_testkit::microsoft::{body_json, MicrosoftCloud};
@@ -148,16 +148,8 @@ fn escalation_to_teams_experts_goes_by_their_live_presence() {
         env.push((var.into(), path.display().to_string()));
     }
     env.push(("DBUS_SESSION_BUS_ADDRESS".into(), bus));
-    env.push((
-        "SWITCHBOARD_SETTINGS".into(),
-        settings.display().to_string(),
-    ));
     env.push(("SB_E2E_AGENT_PW".into(), "agent-pw".into()));
-    let driver = TauriDriver::start(&env, &out.join("tauri-driver.log"));
-    let app = Session::start(
-        driver.port,
-        std::path::Path::new(env!("CARGO_BIN_EXE_switchboard")),
-    );
+    let (driver, app) = launch(&env, &out, &settings);
 
     app.wait_text("[data-testid=registration]", Duration::from_secs(20), |t| {
         t == "Registered"

@@ -2,9 +2,24 @@
 //! Each window test uses some of it.
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use switchboard_testkit::desktop::TauriDriver;
 use switchboard_testkit::webdriver::Session;
+
+/// The app as built for this test, launched by tauri-driver with `env` and the settings file
+/// `settings`; the driver's log goes to `out`.
+pub fn launch(env: &[(String, String)], out: &Path, settings: &Path) -> (TauriDriver, Session) {
+    let mut env = env.to_vec();
+    env.push((
+        "SWITCHBOARD_SETTINGS".into(),
+        settings.display().to_string(),
+    ));
+    let driver = TauriDriver::start(&env, &out.join("tauri-driver.log"));
+    let app = Session::start(driver.port, Path::new(env!("CARGO_BIN_EXE_switchboard")));
+    (driver, app)
+}
 
 /// Waits up to `secs` for `done` (polled every 100 ms), failing with what `describe` says.
 pub fn eventually(secs: u64, mut done: impl FnMut() -> bool, describe: impl Fn() -> String) {
