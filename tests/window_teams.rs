@@ -7,7 +7,8 @@
 //! consulted, her presence read again just before, and the call completed to her over the
 //! trunk (Kamailio, dialling her E.164 number as Direct Routing does); then a blind transfer.
 //! When Graph goes away the panel says so and shows the last known presence with its age;
-//! sign-out empties the keychain. Screenshots go to test-output/window_teams/.
+//! sign-out empties the keychain, and signing in again goes through the system browser.
+//! Screenshots go to test-output/window_teams/.
 
 use std::time::Duration;
 
@@ -148,6 +149,24 @@ fn escalation_to_teams_experts_goes_by_their_live_presence() {
         env.push((var.into(), path.display().to_string()));
     }
     env.push(("DBUS_SESSION_BUS_ADDRESS".into(), bus));
+    // The system browser, as xdg-open finds it without a desktop environment: curl, following
+    // the sign-in page's redirect back to the app's loopback listener.
+    let browser = out.join("browser.sh");
+    std::fs::write(
+        &browser,
+        format!(
+            "#!/bin/sh\ncurl -sS -L --max-redirs 2 --cacert '{}' \"$1\" >> '{}' 2>&1 &\n",
+            ca.certificate.display(),
+            out.join("browser.log").display()
+        ),
+    )
+    .expect("browser script");
+    std::fs::set_permissions(
+        &browser,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("executable");
+    env.push(("BROWSER".into(), browser.display().to_string()));
     env.push(("SB_E2E_AGENT_PW".into(), "agent-pw".into()));
     let (driver, app) = launch(&env, &out, &settings);
 
@@ -361,6 +380,17 @@ fn escalation_to_teams_experts_goes_by_their_live_presence() {
         keychain::read(&entry_name(TENANT)),
         Err(KeychainError::Missing(_))
     ));
+
+    // Signing in again, in the system browser this time (PKCE, the loopback redirect).
+    cloud.browser_signed_in_as(Some("agent7@contoso.com"));
+    let sign_in = app.wait_element("[data-testid=teams-sign-in]", Duration::from_secs(2));
+    app.click(&sign_in);
+    app.wait_text(
+        "[data-testid=teams-account]",
+        Duration::from_secs(20),
+        |t| t.contains("agent7@contoso.com"),
+    );
+    assert!(keychain::read(&entry_name(TENANT)).is_ok(), "kept again");
     drop(app);
     drop(driver);
     drop(desktop);

@@ -144,7 +144,9 @@ pub async fn escalate(
         .target
         .clone()
         .ok_or_else(|| DeskError::Command(format!("{} has no number to dial", chosen.name)))?;
-    if let Some(link) = &teams.link {
+    // Only an expert the link knows has Teams presence to read again (practice mode's and
+    // typed numbers have none).
+    if let Some(link) = teams.link.as_ref().filter(|l| l.expert(&expert).is_some()) {
         check_presence(link, &chosen, anyway).await?;
     }
     let call = CallId(call);
