@@ -203,10 +203,18 @@ fn escalation_to_teams_experts_goes_by_their_live_presence() {
     );
     assert!(!account.contains('<'), "{account}");
     let kept = keychain::read(&entry_name(TENANT)).expect("the sign-in is in the keychain");
+    let live = cloud.live_refresh_tokens();
     assert!(
-        cloud.live_refresh_tokens().iter().any(|t| kept.contains(t)),
+        live.iter().any(|t| kept.contains(t)),
         "the live refresh token is what is kept"
     );
+    for token in &live {
+        // Not in the app's log (tauri-driver.log), nor in any other file the test made.
+        assert!(
+            !switchboard_testkit::output::holds(&out, token.as_bytes()),
+            "a refresh token is in a file"
+        );
+    }
 
     // The Billing group's members, with live presence (one desk: a round every 10 s).
     eventually(

@@ -203,15 +203,19 @@ impl TeamsLink {
         problems: watch::Sender<Vec<String>>,
     ) {
         let mut view = self.session.view();
+        let mut was_signed_in = false;
+        let mut retry = None;
         loop {
             let signed_in = matches!(*view.borrow_and_update(), SignInView::SignedIn { .. });
-            let mut retry = None;
-            if signed_in {
+            // On signing in, and again after a partial failure; not on every view change.
+            if signed_in && (!was_signed_in || retry.is_some()) {
+                let previous = roster.borrow().clone();
                 let (fresh, trouble) = teams_roster::resolve(
                     &self.graph,
                     &config.experts,
                     &config.settings.skill_groups,
                     &config.plan,
+                    &previous,
                 )
                 .await;
                 for problem in &trouble {
@@ -221,7 +225,10 @@ impl TeamsLink {
                 roster.send_replace(fresh);
                 retry = (!trouble.is_empty()).then_some(ROSTER_RETRY);
                 problems.send_replace(trouble);
+            } else if !signed_in {
+                retry = None;
             }
+            was_signed_in = signed_in;
             tokio::select! {
                 changed = view.changed() => if changed.is_err() { return },
                 _ = tokio::time::sleep(retry.unwrap_or(ROSTER_RETRY)), if retry.is_some() => {}

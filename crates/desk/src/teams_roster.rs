@@ -29,12 +29,14 @@ pub fn configured(experts: &[ExpertSettings]) -> Vec<Entry> {
 }
 
 /// The roster through Graph. A configured expert Graph does not know stays as configured; a
-/// group that cannot be read is left out. Either is said in the problems returned.
+/// group that cannot be read now keeps the members it had in `previous` (a throttled or
+/// failed read must not make a skill's experts vanish). Either is said in the problems.
 pub async fn resolve(
     graph: &Graph,
     experts: &[ExpertSettings],
     groups: &[SkillGroup],
     plan: &NumberPlan,
+    previous: &[Entry],
 ) -> (Vec<Entry>, Vec<String>) {
     let mut problems = Vec::new();
     let mut roster = configured(experts);
@@ -54,10 +56,31 @@ pub async fn resolve(
                     add_member(&mut roster, user, &group.skill, plan);
                 }
             }
-            Err(e) => problems.push(format!("the {} group: {e}", group.skill)),
+            Err(e) => {
+                problems.push(format!("the {} group: {e}", group.skill));
+                keep_members(&mut roster, previous, &group.skill);
+            }
         }
     }
     (roster, problems)
+}
+
+/// The experts `previous` had for `skill` (from its group), kept in the new roster.
+fn keep_members(roster: &mut Vec<Entry>, previous: &[Entry], skill: &str) {
+    for old in previous {
+        let Some(id) = &old.graph_id else { continue };
+        if !old.expert.skills.iter().any(|s| s == skill) {
+            continue;
+        }
+        let same = |e: &&mut Entry| e.graph_id.as_deref() == Some(id.as_str());
+        match roster.iter_mut().find(same) {
+            Some(entry) if !entry.expert.skills.iter().any(|s| s == skill) => {
+                entry.expert.skills.push(skill.to_owned())
+            }
+            Some(_) => {}
+            None => roster.push(old.clone()),
+        }
+    }
 }
 
 /// A configured expert found in Graph: its id, and what the settings left blank.
@@ -199,6 +222,26 @@ mod tests {
             "no business number: not the mobile"
         );
         assert_eq!(watched(&roster), ["A", "b"]);
+    }
+
+    #[test]
+    fn a_group_that_cannot_be_read_keeps_its_members_from_before() {
+        let plan = NumberPlan::for_country("1");
+        let mut before = Vec::new();
+        add_member(
+            &mut before,
+            &user("a", "Priya", &["+14155550100"]),
+            "Billing",
+            &plan,
+        );
+        add_member(&mut before, &user("b", "Marco", &[]), "Routers", &plan);
+        let mut now = Vec::new();
+        add_member(&mut now, &user("b", "Marco", &[]), "Routers", &plan);
+        keep_members(&mut now, &before, "Billing");
+        let names: Vec<&str> = now.iter().map(|e| e.expert.name.as_str()).collect();
+        assert_eq!(names, ["Marco", "Priya"]);
+        keep_members(&mut now, &before, "Billing");
+        assert_eq!(now.len(), 2, "once");
     }
 
     #[test]

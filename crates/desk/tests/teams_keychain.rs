@@ -161,16 +161,29 @@ async fn a_sign_in_kept_in_the_keychain_brings_live_experts_and_sign_out_removes
         matches!(f.view.sign_in, SignInView::SignedIn { .. })
     })
     .await;
+    until(&mut feed, 25, "presence again", |f| {
+        f.experts.len() == 2 && f.experts.iter().all(|e| e.presence.as_of_ms.is_some())
+    })
+    .await;
 
     again.session().sign_out().await.expect("signed out");
     assert!(matches!(
         keychain::read(&entry),
         Err(KeychainError::Missing(_))
     ));
-    let after = until(&mut feed, 10, "signed out", |f| {
+    until(&mut feed, 10, "signed out", |f| {
         matches!(f.view.sign_in, SignInView::SignedOut { .. })
     })
     .await;
+    let after = until(&mut feed, 10, "presence marked stale", |f| {
+        f.experts.iter().all(|e| e.presence.stale)
+    })
+    .await;
+    assert_eq!(
+        after.experts.len(),
+        2,
+        "still listed, with what was last known"
+    );
     assert!(
         after.experts.iter().all(|e| !e.presence.is_free()),
         "signed out, nobody looks free: {:?}",

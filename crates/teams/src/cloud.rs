@@ -12,16 +12,13 @@ pub const GLOBAL_LOGIN: &str = "https://login.microsoftonline.com";
 pub const GLOBAL_GRAPH: &str = "https://graph.microsoft.com/v1.0";
 
 /// What we ask the user (and IT, by admin consent) to allow. `offline_access` brings the refresh
-/// token that keeps the desk signed in; the Graph permissions are delegated ones: presence of
-/// others, users' phone numbers (search), and group members (skills mapped to groups).
-pub const SCOPES: &[&str] = &[
-    "openid",
-    "profile",
-    "offline_access",
-    "https://graph.microsoft.com/Presence.Read.All",
-    "https://graph.microsoft.com/User.Read.All",
-    "https://graph.microsoft.com/GroupMember.Read.All",
-];
+/// token that keeps the desk signed in.
+pub const SCOPES: &[&str] = &["openid", "profile", "offline_access"];
+/// The delegated Graph permissions: presence of others, users' phone numbers (search), and
+/// group members (skills mapped to groups). They are asked for on the configured Graph's
+/// resource, so that a national cloud's token is for its own Graph.
+pub const GRAPH_PERMISSIONS: &[&str] =
+    &["Presence.Read.All", "User.Read.All", "GroupMember.Read.All"];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CloudError {
@@ -63,6 +60,12 @@ impl Cloud {
     /// `{graph}/{path}`, `path` without a leading slash.
     pub fn graph_url(&self, path: &str) -> String {
         format!("{}/{path}", self.graph.as_str().trim_end_matches('/'))
+    }
+
+    /// The Graph's resource identifier: its origin (`https://graph.microsoft.com`,
+    /// `https://graph.microsoft.us`, ...), what token scopes are named after.
+    pub fn graph_resource(&self) -> String {
+        self.graph.origin().ascii_serialization()
     }
 
     /// Whether `url` is on our Graph (a `@odata.nextLink` must be, before our token goes to it).
@@ -140,7 +143,13 @@ impl Client {
     }
 
     pub fn scope(&self) -> String {
-        SCOPES.join(" ")
+        let resource = self.cloud.graph_resource();
+        SCOPES
+            .iter()
+            .map(|s| s.to_string())
+            .chain(GRAPH_PERMISSIONS.iter().map(|p| format!("{resource}/{p}")))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -199,6 +208,22 @@ mod tests {
             "https://microsoftgraph.chinacloudapi.cn/v1.0/communications/getPresencesByUserId"
         );
         assert!(client.scope().contains("offline_access"));
+        assert!(client
+            .scope()
+            .contains("https://graph.microsoft.com/Presence.Read.All"));
+        let us = Cloud::new(
+            "https://login.microsoftonline.us",
+            "https://graph.microsoft.us/v1.0",
+            None,
+        )
+        .expect("a national cloud");
+        let us = Client::new(us, "contoso.onmicrosoft.us", "abc").expect("a client");
+        assert!(
+            us.scope()
+                .contains("https://graph.microsoft.us/User.Read.All"),
+            "{}",
+            us.scope()
+        );
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub fn interval(experts: usize, budget: &Budget) -> Duration {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Ok,
+    /// Nobody to read yet (the roster is still being read).
+    Idle,
     /// 429 or 503, with the server's `Retry-After` if it gave one.
     Throttled {
         retry_after: Option<Duration>,
@@ -73,6 +75,8 @@ pub struct PollSchedule {
     budget: Budget,
     due: Instant,
     failures: u32,
+    /// No round has read anyone yet: the first experts should not wait a whole interval.
+    idle: bool,
 }
 
 impl PollSchedule {
@@ -85,7 +89,13 @@ impl PollSchedule {
             budget,
             due: now + interval.mul_f64(random.clamp(0.0, 1.0)),
             failures: 0,
+            idle: experts == 0,
         }
+    }
+
+    /// Whether the rounds so far had nobody to read.
+    pub fn is_idle(&self) -> bool {
+        self.idle
     }
 
     pub fn interval(&self) -> Duration {
@@ -105,8 +115,9 @@ impl PollSchedule {
     /// A round ended at `now`; `random` (0..1) jitters the wait.
     pub fn on_outcome(&mut self, outcome: Outcome, now: Instant, random: f64) {
         let jitter = 1.0 + JITTER * (2.0 * random.clamp(0.0, 1.0) - 1.0);
+        self.idle = outcome == Outcome::Idle;
         let wait = match outcome {
-            Outcome::Ok => {
+            Outcome::Ok | Outcome::Idle => {
                 self.failures = 0;
                 self.interval.mul_f64(jitter)
             }
@@ -226,6 +237,18 @@ mod tests {
             Duration::from_secs(25),
             "a success resets it"
         );
+    }
+
+    #[test]
+    fn a_schedule_with_nobody_to_read_is_idle_until_a_round_reads_someone() {
+        let now = Instant::now();
+        let mut s = PollSchedule::new(0, Budget::default(), now, 0.5);
+        assert!(s.is_idle());
+        s.on_outcome(Outcome::Idle, now, 0.5);
+        assert!(s.is_idle());
+        s.on_outcome(Outcome::Ok, now, 0.5);
+        assert!(!s.is_idle());
+        assert!(!PollSchedule::new(3, Budget::default(), now, 0.5).is_idle());
     }
 
     #[test]

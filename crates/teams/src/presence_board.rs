@@ -2,7 +2,7 @@
 //! went wrong since, sans-IO. When Graph cannot be reached the board keeps the last known
 //! presence with its age and says so: it never turns an unknown into a "free".
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -64,7 +64,7 @@ impl Board {
         now_ms: u64,
         failure: Option<String>,
     ) -> bool {
-        let watched: Vec<String> = watched.iter().map(|id| id.to_ascii_lowercase()).collect();
+        let watched: HashSet<String> = watched.iter().map(|id| id.to_ascii_lowercase()).collect();
         let before = self.seen.len();
         self.seen.retain(|id, _| watched.contains(id));
         let mut changed = self.seen.len() != before;
@@ -85,6 +85,11 @@ impl Board {
             }
         }
         changed | self.set_problem(failure, now_ms)
+    }
+
+    /// Rounds can run again (signed in): no problem until one says otherwise.
+    pub fn resume(&mut self) -> bool {
+        self.problem.take().is_some()
     }
 
     /// Rounds cannot run (signed out, say): the presence read so far stays, with its age.
@@ -169,5 +174,8 @@ mod tests {
         assert!(board.get("z").is_none());
         assert!(board.halt("signed out", 3));
         assert_eq!(board.len(), 1, "what was known stays, with its age");
+        assert!(board.resume());
+        assert_eq!(board.problem(), None);
+        assert!(!board.resume(), "nothing to clear");
     }
 }

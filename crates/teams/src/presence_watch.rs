@@ -48,6 +48,8 @@ impl PresenceWatch {
                 // Desks that resume together at the start of a shift spread over an interval.
                 let experts = watched.borrow().len();
                 schedule = PollSchedule::new(experts, budget, Instant::now(), unit(&random));
+                // Signed in again: presence can be read; the first round tells how it is.
+                self.board.send_if_modified(|b| b.resume());
             } else if !now_in {
                 self.board
                     .send_if_modified(|b| b.halt("not signed in to Microsoft 365", wall_ms()));
@@ -62,7 +64,13 @@ impl PresenceWatch {
                     if changed.is_err() {
                         return;
                     }
-                    schedule.set_experts(watched.borrow_and_update().len());
+                    let experts = watched.borrow_and_update().len();
+                    if experts > 0 && schedule.is_idle() {
+                        // The first experts: a round within this interval, not after it.
+                        schedule = PollSchedule::new(experts, budget, Instant::now(), unit(&random));
+                    } else {
+                        schedule.set_experts(experts);
+                    }
                 }
                 changed = view.changed() => {
                     if changed.is_err() {
@@ -78,7 +86,7 @@ impl PresenceWatch {
     pub async fn round(&self) -> Outcome {
         let ids = self.watched.borrow().clone();
         if ids.is_empty() {
-            return Outcome::Ok;
+            return Outcome::Idle;
         }
         let mut read = Vec::new();
         let mut failure: Option<GraphError> = None;

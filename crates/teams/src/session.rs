@@ -310,9 +310,16 @@ impl Session {
             }
             None => false,
         };
-        self.view.send_replace(SignInView::SignedIn {
+        // Only a change is told: a refresh that leaves the view as it was wakes nobody (the
+        // roster is read again on signing in, not on every refresh).
+        let view = SignInView::SignedIn {
             account: fresh.account.clone(),
             remembered,
+        };
+        self.view.send_if_modified(|v| {
+            let changed = *v != view;
+            *v = view;
+            changed
         });
         *tokens = Some(fresh);
     }

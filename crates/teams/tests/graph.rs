@@ -300,6 +300,17 @@ async fn the_user_search_asks_for_eventual_consistency_and_matches_word_starts()
 
     let hostile = graph.search_users("ra\" OR \"x").await.expect("a search");
     assert!(hostile.is_empty(), "the quote cannot close the clause");
+    let sent = lab.cloud.graph_requests().pop().expect("the search");
+    let (_, query) = sent.target.split_once('?').expect("a query");
+    let search: Vec<String> = url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k == "$search")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    assert_eq!(
+        search,
+        ["\"displayName:ra OR x\""],
+        "one clause, the quotes taken out"
+    );
     assert!(graph.search_users("  ").await.expect("nothing").is_empty());
 
     let by_name = graph.user("priya@contoso.com").await.expect("one user");

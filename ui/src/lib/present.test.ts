@@ -237,7 +237,7 @@ describe("escalation panel", () => {
     target: "sip:x@y",
     presence: { availability, activity, asOfMs: 1_000 },
   });
-  it("words presence case-insensitively, keeps unknown values neutral, and says when it is old", () => {
+  it("words presence case-insensitively, keeps unknown values neutral, and gives the age of a stale one", () => {
     expect(presenceBadge({ availability: "busy", activity: "InACall", asOfMs: 1_000, stale: false }, 2_000)).toEqual({
       label: "Busy · In a call",
       tone: "bad",
@@ -251,6 +251,9 @@ describe("escalation panel", () => {
       stale: "never reported",
     });
     expect(presenceBadge({ availability: "Available", activity: "Available", asOfMs: 0, stale: false }, 300_000).stale).toBe(
+      "",
+    );
+    expect(presenceBadge({ availability: "Available", activity: "Available", asOfMs: 0, stale: true }, 300_000).stale).toBe(
       "as of 5 min ago",
     );
   });

@@ -275,12 +275,13 @@ export function presenceBadge(
   const activity = p.activity && p.activity.toLowerCase() !== p.availability.toLowerCase() ? p.activity : "";
   const label = known ? known[0] + (activity ? ` · ${activityLabel(activity)}` : "") : p.availability === "PresenceUnknown" ? t("Presence unknown") : splitWords(p.availability);
   // Stale: presence cannot be read now. What was last read is shown with its age, never in
-  // the colour that says "free".
+  // the colour that says "free". Fresh presence needs no age: it is read again every round,
+  // and an unchanged round does not reach the window.
   let stale = "";
   const mins = p.asOfMs === null ? 0 : Math.floor((nowMs - p.asOfMs) / 60_000);
   if (p.asOfMs === null) stale = t("never reported");
   else if (p.stale && mins < 1) stale = t("last known, under a minute ago");
-  else if (p.stale || nowMs - p.asOfMs > 120_000) stale = t("as of {mins} min ago", { mins });
+  else if (p.stale) stale = t("as of {mins} min ago", { mins });
   return { label, tone: known && !p.stale ? known[1] : "neutral", stale };
 }
 
