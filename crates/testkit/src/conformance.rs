@@ -71,12 +71,24 @@ pub fn is_response(case: &Case) -> bool {
 
 /// The Call-ID of a raw message (long or compact form), to pair an answer with its request.
 pub fn call_id(bytes: &[u8]) -> Option<String> {
+    header(bytes, &["call-id", "i"])
+}
+
+/// The CSeq of a message (number and method, as written).
+pub fn cseq(bytes: &[u8]) -> Option<String> {
+    header(bytes, &["cseq"])
+}
+
+/// The first header named one of `names` (any case), trimmed.
+fn header(bytes: &[u8], names: &[&str]) -> Option<String> {
     let text = String::from_utf8_lossy(bytes);
     let head = text.split("\r\n\r\n").next()?;
     head.lines().find_map(|line| {
         let (name, value) = line.split_once(':')?;
         let name = name.trim();
-        (name.eq_ignore_ascii_case("call-id") || name.eq_ignore_ascii_case("i"))
+        names
+            .iter()
+            .any(|n| name.eq_ignore_ascii_case(n))
             .then(|| value.trim().to_owned())
     })
 }
