@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use switchboard_desk::availability_file;
 use switchboard_desk::phone::NumberPlan;
+use switchboard_desk::policy;
 use switchboard_desk::settings::UiSettings;
 use switchboard_desk::store::Store;
 use switchboard_desk::teams_link::{TeamsFeed, TeamsLink};
@@ -35,6 +36,36 @@ fn settings_path() -> Option<PathBuf> {
         .or_else(Settings::default_path)
 }
 
+/// `SWITCHBOARD_POLICY` names the machine policy; otherwise the platform's system location.
+fn policy_path() -> PathBuf {
+    std::env::var_os("SWITCHBOARD_POLICY")
+        .map(PathBuf::from)
+        .unwrap_or_else(policy::default_path)
+}
+
+/// The machine policy over the user's settings. A file that cannot be used must not keep the
+/// agent from working: it is reported and the rest applies (see `policy::layer`).
+fn effective_settings() -> Settings {
+    let policy = policy_path();
+    let user = settings_path();
+    let effective = policy::layer(
+        (&policy.display().to_string(), policy::read(&policy)),
+        (
+            &user
+                .as_ref()
+                .map_or("(none)".into(), |p| p.display().to_string()),
+            user.as_deref().map_or(Ok(None), policy::read),
+        ),
+    );
+    for problem in &effective.problems {
+        tracing::error!("{problem}");
+    }
+    if !effective.locked.is_empty() {
+        tracing::info!(locked = ?effective.locked, "settings managed by the machine policy");
+    }
+    effective.settings
+}
+
 pub struct Started {
     pub engine: Engine,
     pub events: UnboundedReceiver<EngineEvent>,
@@ -43,14 +74,7 @@ pub struct Started {
 }
 
 pub async fn start_engine() -> anyhow::Result<Started> {
-    let settings = match settings_path() {
-        Some(path) => Settings::load(&path).unwrap_or_else(|e| {
-            // A broken file must not keep the agent from working: say so, run practice.
-            tracing::error!("settings ignored: {e}");
-            Settings::default()
-        }),
-        None => Settings::default(),
-    };
+    let settings = effective_settings();
     let (account, practice, srtp) = match &settings.trunk {
         Some(trunk) => (trunk.account()?, false, trunk.srtp),
         None => (AccountConfig::new("agent"), true, SrtpPolicy::default()),

@@ -1,6 +1,7 @@
-//! The window in Traditional Chinese, on practice mode (no trunk), with the customer records
-//! from a CRM over HTTP: the labels, the practice customer's call, their record popped from
-//! the CRM (a local HTTP server), and the practice directory's experts, in the real app.
+//! The window in Traditional Chinese, which the machine policy locks over the user's English,
+//! on practice mode (no trunk), with the customer records from a CRM over HTTP: the labels,
+//! the practice customer's call, their record popped from the CRM (a local HTTP server), and
+//! the practice directory's experts, in the real app.
 
 use std::time::Duration;
 
@@ -29,14 +30,18 @@ fn practice_mode_in_traditional_chinese() {
     std::fs::write(
         &settings,
         format!(
-            "[ui]\nlanguage = \"zh-TW\"\n[customers.crm]\nname = \"Acme CRM\"\nurl = \"{}\"\n",
+            "[ui]\nlanguage = \"en\"\n[customers.crm]\nname = \"Acme CRM\"\nurl = \"{}\"\n",
             crm.url("/customers/{phone}")
         ),
     )
     .expect("settings");
+    // The machine policy locks the language: the user's "en" gives way.
+    let policy = out.join("policy.toml");
+    std::fs::write(&policy, "[locked.ui]\nlanguage = \"zh-TW\"\n").expect("policy");
     let desktop = Desktop::start(&out);
     let _notifications = desktop.notification_server();
     let mut env = desktop.env.clone();
+    env.push(("SWITCHBOARD_POLICY".into(), policy.display().to_string()));
     for (dir, var) in [("config", "XDG_CONFIG_HOME"), ("data", "XDG_DATA_HOME")] {
         let path = out.join(dir);
         let _ = std::fs::remove_dir_all(&path);

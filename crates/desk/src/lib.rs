@@ -16,6 +16,7 @@ pub mod event;
 pub mod keychain;
 mod mid_call;
 pub mod phone;
+pub mod policy;
 pub mod practice;
 mod practice_experts;
 pub mod records;

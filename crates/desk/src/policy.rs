@@ -1,0 +1,282 @@
+//! The machine policy IT installs (`/etc/switchboard/policy.toml` on Linux), layered over the
+//! user's settings. It has two tables of the settings' own shape: `[defaults]`, which the
+//! user's file may change, and `[locked]`, which it may not. The effective settings are the
+//! built-in defaults, then the policy's defaults, then the user's file, then the locks.
+//!
+//! A policy that cannot be read is reported, and the app runs on the built-in defaults alone:
+//! when we cannot tell what is locked, the user's file must not win over a lock it cannot see.
+
+use std::path::{Path, PathBuf};
+
+use toml::{Table, Value};
+
+use crate::settings::Settings;
+
+/// Where IT puts the policy on this platform.
+pub fn default_path() -> PathBuf {
+    if cfg!(target_os = "windows") {
+        let data = std::env::var_os("ProgramData").unwrap_or_else(|| "C:\\ProgramData".into());
+        PathBuf::from(data).join("Switchboard").join("policy.toml")
+    } else if cfg!(target_os = "macos") {
+        PathBuf::from("/Library/Application Support/Switchboard/policy.toml")
+    } else {
+        PathBuf::from("/etc/switchboard/policy.toml")
+    }
+}
+
+/// The policy's two layers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Policy {
+    defaults: Table,
+    locked: Table,
+}
+
+impl Policy {
+    /// Reads a policy document; anything but `[defaults]` and `[locked]` at the top is an
+    /// error, so a key put at the wrong level is not silently ignored.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut top: Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut take = |name: &str| match top.remove(name) {
+            None => Ok(Table::new()),
+            Some(Value::Table(t)) => Ok(t),
+            Some(_) => Err(format!("`{name}` must be a table ([{name}])")),
+        };
+        let policy = Self {
+            defaults: take("defaults")?,
+            locked: take("locked")?,
+        };
+        if let Some(stray) = top.keys().next() {
+            return Err(format!(
+                "`{stray}` is not [defaults] or [locked]: put each setting under one of them"
+            ));
+        }
+        Ok(policy)
+    }
+
+    /// The settings the policy locks, as dotted paths (`trunk.srtp`, `experts`).
+    pub fn locked_keys(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        leaves(&self.locked, "", &mut keys);
+        keys
+    }
+}
+
+/// The settings in effect, what is locked, and what went wrong on the way.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Effective {
+    pub settings: Settings,
+    /// Dotted paths of the locked settings (shown read-only, "managed by your organization").
+    pub locked: Vec<String>,
+    /// Problems to show: a policy or settings file that could not be used, and why.
+    pub problems: Vec<String>,
+}
+
+/// A file read as text: `Ok(None)` when it is not there.
+pub type Read = Result<Option<String>, String>;
+
+/// Reads `path`; a missing file is `Ok(None)`.
+pub fn read(path: &Path) -> Read {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// The effective settings from the policy file's text and the user's, each named for the
+/// messages.
+pub fn layer(policy: (&str, Read), user: (&str, Read)) -> Effective {
+    let (policy_name, policy_text) = policy;
+    let policy = match policy_text.and_then(|t| t.map(|t| Policy::parse(&t)).transpose()) {
+        Ok(policy) => policy.unwrap_or_default(),
+        Err(e) => {
+            return Effective {
+                problems: vec![format!(
+                    "the machine policy {policy_name} cannot be used ({e}); running on the built-in defaults"
+                )],
+                ..Effective::default()
+            }
+        }
+    };
+    let mut problems = Vec::new();
+    let (user_name, user_text) = user;
+    let user = match user_text.and_then(|t| {
+        t.map(|t| toml::from_str::<Table>(&t).map_err(|e| e.to_string()))
+            .transpose()
+    }) {
+        Ok(user) => user.unwrap_or_default(),
+        Err(e) => {
+            problems.push(format!("the settings {user_name} are ignored: {e}"));
+            Table::new()
+        }
+    };
+    let locked = policy.locked_keys();
+    // The user's file on the policy's defaults: if that does not make valid settings, the
+    // user's file is what is wrong (the policy was checked without it just below).
+    let mut merged = policy.defaults.clone();
+    merge(&mut merged, user);
+    merge(&mut merged, policy.locked.clone());
+    let settings = match Value::Table(merged).try_into::<Settings>() {
+        Ok(settings) => settings,
+        Err(e) => {
+            let mut alone = policy.defaults.clone();
+            merge(&mut alone, policy.locked.clone());
+            match Value::Table(alone).try_into::<Settings>() {
+                Ok(settings) => {
+                    problems.push(format!("the settings {user_name} are ignored: {e}"));
+                    settings
+                }
+                Err(e) => {
+                    return Effective {
+                        problems: vec![format!(
+                            "the machine policy {policy_name} cannot be used ({e}); running on the built-in defaults"
+                        )],
+                        ..Effective::default()
+                    }
+                }
+            }
+        }
+    };
+    Effective {
+        settings,
+        locked,
+        problems,
+    }
+}
+
+/// `over` laid on `base`: tables merge key by key, anything else (values, arrays, arrays of
+/// tables such as `[[experts]]`) replaces what was there.
+fn merge(base: &mut Table, over: Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(Value::Table(below)), Value::Table(above)) => merge(below, above),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+fn leaves(table: &Table, prefix: &str, out: &mut Vec<String>) {
+    for (key, value) in table {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            Value::Table(inner) => leaves(inner, &path, out),
+            _ => out.push(path),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_media::srtp::SrtpPolicy;
+
+    fn effective(policy: &str, user: &str) -> Effective {
+        layer(
+            ("policy.toml", Ok(Some(policy.to_owned()))),
+            ("settings.toml", Ok(Some(user.to_owned()))),
+        )
+    }
+
+    const TRUNK: &str = "[trunk]\nregistrar = \"sip:127.0.0.1:5070\"\nuser = \"agent7\"\n";
+
+    #[test]
+    fn defaults_yield_to_the_user_and_locks_do_not() {
+        let policy = "[defaults.agent]\nwrap_up_secs = 45\ncall_waiting = false\n\
+                      [locked.trunk]\nsrtp = \"required\"\n[locked.agent]\ndisposition_required = true\n";
+        let user = format!(
+            "{TRUNK}srtp = \"off\"\n[agent]\ncall_waiting = true\ndisposition_required = false\n"
+        );
+        let e = effective(policy, &user);
+        assert_eq!(e.problems, Vec::<String>::new());
+        let trunk = e.settings.trunk.expect("the user's trunk");
+        assert_eq!(trunk.user, "agent7");
+        assert_eq!(
+            trunk.srtp,
+            SrtpPolicy::Required,
+            "locked over the user's off"
+        );
+        assert!(
+            e.settings.agent.call_waiting,
+            "the user's choice over a default"
+        );
+        assert_eq!(e.settings.agent.wrap_up_secs, 45, "the policy's default");
+        assert!(e.settings.agent.disposition_required, "locked");
+        assert_eq!(e.locked, ["agent.disposition_required", "trunk.srtp"]);
+    }
+
+    #[test]
+    fn a_locked_list_replaces_the_users_whole() {
+        let policy = "[[locked.experts]]\nname = \"Tier 2\"\ntarget = \"+14155550100\"\n";
+        let user = "[[experts]]\nname = \"My friend\"\ntarget = \"+14155550199\"\n";
+        let e = effective(policy, user);
+        let names: Vec<&str> = e.settings.experts.iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(names, ["Tier 2"]);
+        assert_eq!(e.locked, ["experts"]);
+    }
+
+    #[test]
+    fn a_malformed_policy_runs_on_built_in_defaults_never_on_the_users_file() {
+        for bad in [
+            "[locked.trunk\nsrtp = \"required\"\n",
+            "[locked.trunk]\nsrtpp = \"required\"\n",
+            "trunk = 3\n",
+            "locked = 3\n",
+        ] {
+            let e = effective(bad, &format!("{TRUNK}srtp = \"off\"\n"));
+            assert_eq!(e.settings, Settings::default(), "{bad:?}");
+            assert_eq!(e.problems.len(), 1, "{bad:?}");
+            assert!(
+                e.problems[0].contains("policy.toml")
+                    && e.problems[0].contains("built-in defaults"),
+                "{:?}",
+                e.problems
+            );
+        }
+        let unreadable = layer(
+            ("policy.toml", Err("policy.toml: permission denied".into())),
+            ("settings.toml", Ok(Some(TRUNK.into()))),
+        );
+        assert_eq!(unreadable.settings.trunk, None);
+    }
+
+    #[test]
+    fn a_bad_user_file_is_ignored_and_the_policy_still_applies() {
+        let policy = "[defaults.ui]\nlanguage = \"zh-Hant\"\n[locked.agent]\nwrap_up_secs = 10\n";
+        for bad in [
+            "[trunk]\nregistrar = 5\n",
+            "[agent\n",
+            "[agent]\nwrap_up = 3\n",
+        ] {
+            let e = effective(policy, bad);
+            assert_eq!(
+                e.settings.ui.language.as_deref(),
+                Some("zh-Hant"),
+                "{bad:?}"
+            );
+            assert_eq!(e.settings.agent.wrap_up_secs, 10);
+            assert!(
+                e.problems.len() == 1 && e.problems[0].contains("settings.toml"),
+                "{:?}",
+                e.problems
+            );
+        }
+    }
+
+    #[test]
+    fn no_policy_is_the_users_file_as_it_is() {
+        let e = layer(
+            ("policy.toml", Ok(None)),
+            ("settings.toml", Ok(Some(TRUNK.into()))),
+        );
+        assert_eq!(e.settings.trunk.map(|t| t.user).as_deref(), Some("agent7"));
+        assert!(e.locked.is_empty() && e.problems.is_empty());
+        let nothing = layer(("policy.toml", Ok(None)), ("settings.toml", Ok(None)));
+        assert_eq!(nothing.settings, Settings::default());
+    }
+}
