@@ -23,6 +23,8 @@ use crate::teams_settings::TeamsSettings;
 
 /// After a roster that could not be read in full, try again this much later.
 const ROSTER_RETRY: Duration = Duration::from_secs(60);
+/// Groups change (people join, leave): the roster is read again this often.
+const ROSTER_REFRESH: Duration = Duration::from_secs(30 * 60);
 
 /// Microsoft 365 as the window shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -194,7 +196,8 @@ impl TeamsLink {
         Ok(experts)
     }
 
-    /// Resolves the roster whenever the session signs in, and again after a partial failure.
+    /// Reads the roster when the session signs in, then every half hour (a minute after a
+    /// partial failure).
     async fn keep_roster(
         self,
         config: Roster,
@@ -204,11 +207,12 @@ impl TeamsLink {
     ) {
         let mut view = self.session.view();
         let mut was_signed_in = false;
-        let mut retry = None;
+        let mut due = false;
+        let mut wait = ROSTER_REFRESH;
         loop {
             let signed_in = matches!(*view.borrow_and_update(), SignInView::SignedIn { .. });
-            // On signing in, and again after a partial failure; not on every view change.
-            if signed_in && (!was_signed_in || retry.is_some()) {
+            // On signing in, and when the wait runs out; not on every view change.
+            if signed_in && (!was_signed_in || due) {
                 let previous = roster.borrow().clone();
                 let (fresh, trouble) = teams_roster::resolve(
                     &self.graph,
@@ -223,15 +227,18 @@ impl TeamsLink {
                 }
                 watched.send_replace(teams_roster::watched(&fresh));
                 roster.send_replace(fresh);
-                retry = (!trouble.is_empty()).then_some(ROSTER_RETRY);
+                wait = if trouble.is_empty() {
+                    ROSTER_REFRESH
+                } else {
+                    ROSTER_RETRY
+                };
                 problems.send_replace(trouble);
-            } else if !signed_in {
-                retry = None;
             }
+            due = false;
             was_signed_in = signed_in;
             tokio::select! {
                 changed = view.changed() => if changed.is_err() { return },
-                _ = tokio::time::sleep(retry.unwrap_or(ROSTER_RETRY)), if retry.is_some() => {}
+                _ = tokio::time::sleep(wait), if signed_in => due = true,
             }
         }
     }
