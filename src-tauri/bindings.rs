@@ -5,6 +5,7 @@
 use switchboard_desk::directory::{Expert, Presence};
 use switchboard_desk::event::{ConsultOutcome, EngineEvent};
 use switchboard_desk::screen_pop::CustomerLookup;
+use switchboard_desk::settings_view::{SettingRow, SettingsView};
 use switchboard_desk::snapshot::{
     CallDirection, CallPhase, CallView, PolicyView, RegistrationView, Snapshot, TransferView,
 };
@@ -48,6 +49,8 @@ pub fn typescript() -> String {
         SignInView::decl(),
         PresenceProblem::decl(),
         TeamsView::decl(),
+        SettingRow::decl(),
+        SettingsView::decl(),
         CallView::decl(),
         Snapshot::decl(),
     ];

@@ -7,6 +7,7 @@ use switchboard_desk::availability_file;
 use switchboard_desk::phone::NumberPlan;
 use switchboard_desk::policy;
 use switchboard_desk::settings::UiSettings;
+use switchboard_desk::settings_view::SettingsView;
 use switchboard_desk::store::Store;
 use switchboard_desk::teams_link::{TeamsFeed, TeamsLink};
 use switchboard_desk::teams_vault::KeychainVault;
@@ -45,7 +46,7 @@ fn policy_path() -> PathBuf {
 
 /// The machine policy over the user's settings. A file that cannot be used must not keep the
 /// agent from working: it is reported and the rest applies (see `policy::layer`).
-fn effective_settings() -> Settings {
+fn effective_settings() -> policy::Effective {
     let policy = policy_path();
     let user = settings_path();
     let effective = policy::layer(
@@ -63,7 +64,7 @@ fn effective_settings() -> Settings {
     if !effective.locked.is_empty() {
         tracing::info!(locked = ?effective.locked, "settings managed by the machine policy");
     }
-    effective.settings
+    effective
 }
 
 pub struct Started {
@@ -74,7 +75,8 @@ pub struct Started {
 }
 
 pub async fn start_engine() -> anyhow::Result<Started> {
-    let settings = effective_settings();
+    let effective = effective_settings();
+    let settings = effective.settings.clone();
     let (account, practice, srtp) = match &settings.trunk {
         Some(trunk) => (trunk.account()?, false, trunk.srtp),
         None => (AccountConfig::new("agent"), true, SrtpPolicy::default()),
@@ -99,6 +101,7 @@ pub async fn start_engine() -> anyhow::Result<Started> {
         srtp,
     };
     let (engine, events) = Engine::start(config).await?;
+    engine.show_settings(SettingsView::of(&effective))?;
     let teams = teams(&settings, &engine);
     Ok(Started {
         engine,

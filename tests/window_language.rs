@@ -1,7 +1,8 @@
 //! The window in Traditional Chinese, which the machine policy locks over the user's English,
 //! on practice mode (no trunk), with the customer records from a CRM over HTTP: the labels,
 //! the practice customer's call, their record popped from the CRM (a local HTTP server), and
-//! the practice directory's experts, in the real app.
+//! the practice directory's experts, and the settings list with the language marked as the
+//! organization's, in the real app.
 
 use std::time::Duration;
 
@@ -136,6 +137,42 @@ fn practice_mode_in_traditional_chinese() {
         |t| t.contains("Dana"),
     );
     desktop.screenshot(&out.join("3-practice-wrap-up-zh-hant.png"));
+
+    // The settings list: the locked language is marked as the organization's, read-only.
+    let toggle = app.wait_element("[data-testid=show-settings]", Duration::from_secs(2));
+    app.click(&toggle);
+    app.wait_element("[data-testid=settings]", Duration::from_secs(5));
+    let rows = app.script(
+        "return Array.from(document.querySelectorAll('[data-testid=setting]')) \
+           .map(r => [r.dataset.key, r.dataset.managed, \
+                      r.querySelector('[data-testid=setting-value]').textContent, \
+                      r.querySelector('[data-testid=managed]')?.textContent ?? ''])",
+    );
+    let row = |key: &str| {
+        rows.as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r[0] == key)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(row("ui.language")[1], "true", "{rows}");
+    assert_eq!(row("ui.language")[2], "zh-TW", "{rows}");
+    assert!(
+        row("ui.language")[3]
+            .as_str()
+            .is_some_and(|t| t.contains("由您的組織管理")),
+        "{rows}"
+    );
+    assert_eq!(row("ui.answer_key")[1], "false", "{rows}");
+    assert_eq!(
+        app.script(
+            "return document.querySelectorAll('[data-testid=settings] input, [data-testid=settings] select, [data-testid=settings] textarea').length"
+        ),
+        serde_json::json!(0),
+        "read-only"
+    );
+    desktop.screenshot(&out.join("4-settings-managed-zh-hant.png"));
     drop(app);
     drop(driver);
     drop(desktop);

@@ -31,6 +31,7 @@ use crate::practice::PracticeLine;
 use crate::practice_experts::PracticeExperts;
 pub use crate::records::RecordsConfig;
 use crate::screen_pop::{LookupResult, ScreenPop};
+use crate::settings_view::SettingsView;
 use crate::snapshot::{CallDirection, CallPhase, CallView, PolicyView, RegistrationView, Snapshot};
 use crate::store::worker::StoreWorker;
 use crate::store::HistoryEntry;
@@ -105,6 +106,8 @@ pub(crate) enum Command {
     SetDisposition(CallId, String),
     /// The directory from Microsoft 365: the experts with their presence, and the link's state.
     ShowDirectory(Vec<Expert>, TeamsView),
+    /// The settings in effect, for the window's list.
+    ShowSettings(SettingsView),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -174,6 +177,7 @@ impl Engine {
             directory,
             language: config.language.clone(),
             teams: None,
+            settings: SettingsView::default(),
         };
         // The restored state is told first, before anything the trunk says.
         let restored = availability.take_changes();
@@ -320,6 +324,11 @@ impl Engine {
     /// state. Practice mode keeps its own experts: it has no trunk to reach these.
     pub fn show_directory(&self, experts: Vec<Expert>, teams: TeamsView) -> Result<(), DeskError> {
         self.send(Command::ShowDirectory(experts, teams))
+    }
+
+    /// Shows the settings in effect (and what the machine policy locks) in the snapshot.
+    pub fn show_settings(&self, view: SettingsView) -> Result<(), DeskError> {
+        self.send(Command::ShowSettings(view))
     }
 
     /// The calls whose parties, number, disposition or notes contain `text`, newest first.
@@ -718,6 +727,10 @@ impl EngineTask {
                     }
                     s.teams = Some(teams);
                 });
+                Ok(())
+            }
+            Command::ShowSettings(view) => {
+                self.snapshot.send_modify(|s| s.settings = view);
                 Ok(())
             }
             Command::Shutdown(_) => Ok(()),

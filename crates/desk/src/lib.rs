@@ -22,6 +22,7 @@ mod practice_experts;
 pub mod records;
 pub mod screen_pop;
 pub mod settings;
+pub mod settings_view;
 pub mod snapshot;
 pub mod store;
 pub mod teams_link;

@@ -9,6 +9,7 @@ use crate::availability::AgentState;
 use crate::devices::DeviceChoice;
 use crate::directory::Expert;
 use crate::screen_pop::CustomerLookup;
+use crate::settings_view::SettingsView;
 use crate::teams_link::TeamsView;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -156,6 +157,8 @@ pub struct Snapshot {
     pub language: Option<String>,
     /// Microsoft 365 (sign-in, presence, directory), when `[teams]` is configured.
     pub teams: Option<TeamsView>,
+    /// The settings in effect, those the machine policy locks marked.
+    pub settings: SettingsView,
 }
 
 /// The agent-state and after-call choices the policy gives.

@@ -212,6 +212,26 @@ presenceProblem: PresenceProblem | null,
  */
 directoryProblems: Array<string>, };
 
+export type SettingRow = { 
+/**
+ * The setting's dotted path, as in the files (`trunk.srtp`).
+ */
+key: string, 
+/**
+ * Its value in words; "" when unset.
+ */
+value: string, 
+/**
+ * Locked by the machine policy: the user's file cannot change it.
+ */
+managed: boolean, };
+
+export type SettingsView = { rows: Array<SettingRow>, 
+/**
+ * A policy or settings file that could not be used, and why.
+ */
+problems: Array<string>, };
+
 export type CallView = { id: CallId, direction: CallDirection, phase: CallPhase, 
 /**
  * The other party's SIP URI.
@@ -298,4 +318,8 @@ language: string | null,
 /**
  * Microsoft 365 (sign-in, presence, directory), when `[teams]` is configured.
  */
-teams: TeamsView | null, };
+teams: TeamsView | null, 
+/**
+ * The settings in effect, those the machine policy locks marked.
+ */
+settings: SettingsView, };

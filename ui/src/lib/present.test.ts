@@ -8,6 +8,8 @@ import {
   expertsBySkill,
   presenceBadge,
   consultNotice,
+  settingLabel,
+  settingValue,
   qualityBadge,
   historyOutcome,
   historyParty,
@@ -256,6 +258,13 @@ describe("escalation panel", () => {
     expect(presenceBadge({ availability: "Available", activity: "Available", asOfMs: 0, stale: true }, 300_000).stale).toBe(
       "as of 5 min ago",
     );
+  });
+  it("names settings and words their values", () => {
+    expect(settingLabel("trunk.srtp")).toBe("Call encryption (SRTP)");
+    expect(settingLabel("some.new_key")).toBe("some.new_key");
+    expect(settingValue("true")).toBe("Yes");
+    expect(settingValue("")).toBe("Not set");
+    expect(settingValue("required")).toBe("required");
   });
   it("tells how a call to an expert went", () => {
     expect(consultNotice("Priya", "busy")).toBe("Priya is busy: back with the caller");

@@ -237,6 +237,40 @@ export function consultNotice(who: string, outcome: ConsultOutcome): string {
   return words[outcome];
 }
 
+/** A setting's name in the UI's language; one not listed is shown by its key. */
+export function settingLabel(key: string): string {
+  const labels: Record<string, string> = {
+    "trunk.registrar": t("Trunk"),
+    "trunk.alternates": t("Alternate trunks"),
+    "trunk.user": t("Agent line"),
+    "trunk.srtp": t("Call encryption (SRTP)"),
+    "trunk.tls_roots": t("Trunk certificate authorities"),
+    "trunk.password": t("Trunk password"),
+    "agent.not_ready_reasons": t("Not-ready reasons"),
+    "agent.wrap_up_secs": t("Wrap-up (seconds)"),
+    "agent.disposition_required": t("Disposition required"),
+    "agent.dispositions": t("Dispositions"),
+    "agent.call_waiting": t("Call waiting"),
+    "customers.country_code": t("Country code"),
+    "customers.crm": t("CRM connector"),
+    "experts": t("Experts"),
+    "teams.tenant": t("Microsoft 365 tenant"),
+    "teams.client_id": t("App registration (client id)"),
+    "teams.graph_base": t("Microsoft Graph"),
+    "ui.language": t("Language"),
+    "ui.answer_key": t("Answer hotkey"),
+    "ui.hangup_key": t("Hang-up hotkey"),
+  };
+  return labels[key] ?? key;
+}
+
+/** A setting's value in words: yes or no for switches, "not set" for nothing. */
+export function settingValue(value: string): string {
+  if (value === "true") return t("Yes");
+  if (value === "false") return t("No");
+  return value === "" ? t("Not set") : value;
+}
+
 /** "14:05": the time of day of a wall-clock instant. */
 export function clockTime(ms: number, locale?: string): string {
   return new Date(ms).toLocaleTimeString(locale ?? dateLocale(), { hour: "2-digit", minute: "2-digit" });
