@@ -14,6 +14,14 @@ use tauri::Manager;
 
 pub fn run() -> anyhow::Result<()> {
     startup::init_logging();
+    // `switchboard --provision FILE [--remove]`: IT sets the desk up, and no window opens.
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--provision") {
+        let file = args
+            .get(at + 1)
+            .ok_or_else(|| anyhow::anyhow!("--provision needs a file"))?;
+        return startup::provision(file.as_ref(), args.iter().any(|a| a == "--remove"));
+    }
     tauri::Builder::default()
         // First: a second launch must hand over its link and exit before it starts anything.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {

@@ -67,6 +67,16 @@ fn effective_settings() -> policy::Effective {
     effective
 }
 
+/// Applies a provisioning file to this user's settings (see `switchboard_desk::provision`),
+/// and says what was done on standard output, never a secret.
+pub fn provision(file: &std::path::Path, remove: bool) -> anyhow::Result<()> {
+    let target = settings_path().ok_or_else(|| anyhow::anyhow!("no config directory"))?;
+    let done = switchboard_desk::provision::apply_file(file, &target, remove)
+        .map_err(anyhow::Error::msg)?;
+    println!("{}", serde_json::to_string(&done)?);
+    Ok(())
+}
+
 pub struct Started {
     pub engine: Engine,
     pub events: UnboundedReceiver<EngineEvent>,

@@ -41,6 +41,19 @@ pub enum Command {
         action: SecretAction,
         name: String,
     },
+    /// Set the desk up from a provisioning file: its [secrets] into the OS keychain, its
+    /// [settings] into the settings file (the old one kept as .bak). Prints what was done,
+    /// never a secret.
+    Provision {
+        /// The provisioning file (TOML with [settings] and [secrets]).
+        file: PathBuf,
+        /// The settings file to write (default: the app's, in the platform's config directory).
+        #[arg(long)]
+        settings: Option<PathBuf>,
+        /// Delete the provisioning file once it is applied (it holds secrets).
+        #[arg(long)]
+        remove: bool,
+    },
     /// Import customer records from CSV into the store the app pops them from. Columns by
     /// name: phone and name (required), account, tier, record_url, open_cases ("ID: title; ...").
     ImportCustomers {

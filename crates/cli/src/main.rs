@@ -3,6 +3,7 @@
 mod args;
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -36,6 +37,11 @@ async fn main() -> anyhow::Result<()> {
             return Ok(());
         }
         Command::Secret { action, name } => return secret(action, &name),
+        Command::Provision {
+            file,
+            settings,
+            remove,
+        } => return provision(&file, settings, remove),
         Command::ImportCustomers {
             file,
             store,
@@ -130,6 +136,16 @@ fn records(audio: &Audio) -> RecordsConfig {
 
 /// The OS keychain's entry `name`: set from the first line of standard input, checked, or
 /// deleted. A secret never goes to standard output.
+fn provision(file: &Path, settings: Option<PathBuf>, remove: bool) -> anyhow::Result<()> {
+    let target = settings
+        .or_else(switchboard_desk::Settings::default_path)
+        .context("no config directory: pass --settings")?;
+    let done = switchboard_desk::provision::apply_file(file, &target, remove)
+        .map_err(anyhow::Error::msg)?;
+    println!("{}", serde_json::to_string(&done)?);
+    Ok(())
+}
+
 fn secret(action: SecretAction, name: &str) -> anyhow::Result<()> {
     use switchboard_desk::keychain;
     match action {

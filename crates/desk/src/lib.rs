@@ -19,6 +19,7 @@ pub mod phone;
 pub mod policy;
 pub mod practice;
 mod practice_experts;
+pub mod provision;
 pub mod records;
 pub mod screen_pop;
 pub mod settings;
