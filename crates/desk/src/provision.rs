@@ -49,7 +49,14 @@ impl std::fmt::Debug for Provision {
 impl Provision {
     /// Reads a provisioning document. Errors name the problem, never a secret's value.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let mut top: Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        // toml's own message quotes the offending line, which may hold a secret: only the
+        // line number and what is wrong are told.
+        let mut top: Table = toml::from_str(text).map_err(|e: toml::de::Error| {
+            let line = e.span().map_or(0, |s| {
+                text[..s.start.min(text.len())].matches('\n').count() + 1
+            });
+            format!("line {line}: {}", e.message())
+        })?;
         let settings = match top.remove("settings") {
             Some(Value::Table(t)) => t,
             Some(_) => return Err("`settings` must be a table ([settings])".into()),
@@ -157,6 +164,7 @@ mod tests {
                 "not a secret's name",
             ),
             ("extra = 1\n", "extra"),
+            ("[secrets]\npw = \"s3cret-value\n", "line 2"),
         ] {
             let e = Provision::parse(bad).expect_err(bad);
             assert!(e.contains(why), "{bad:?}: {e}");
