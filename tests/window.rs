@@ -9,7 +9,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{eventually, launch, screen_pop_ms};
+use common::{browser, eventually, launch, screen_pop_ms};
 use switchboard_desk::store::Store;
 use switchboard_testkit::baresip::Baresip;
 use switchboard_testkit::desktop::Desktop;
@@ -76,17 +76,7 @@ fn agent_answers_a_real_call_in_the_window_and_hangs_up() {
     // here a script that writes down what it was asked to open.
     let opened = out.join("opened.txt");
     let _ = std::fs::remove_file(&opened);
-    let browser = out.join("browser.sh");
-    std::fs::write(
-        &browser,
-        format!("#!/bin/sh\necho \"$1\" >> '{}'\n", opened.display()),
-    )
-    .expect("browser script");
-    std::fs::set_permissions(
-        &browser,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .expect("executable");
+    let browser = browser(&out, &format!("echo \"$1\" >> '{}'", opened.display()));
     env.push(("BROWSER".into(), browser.display().to_string()));
     env.push(("SB_E2E_AGENT_PW".into(), "agent-pw".into()));
     let (driver, app) = launch(&env, &out, &settings);

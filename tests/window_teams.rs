@@ -14,7 +14,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{eventually, launch};
+use common::{browser, eventually, launch};
 use switchboard_desk::keychain::{self, KeychainError};
 use switchboard_desk::teams_vault::entry_name;
 use switchboard_testkit::baresip::Baresip;
@@ -151,21 +151,14 @@ fn escalation_to_teams_experts_goes_by_their_live_presence() {
     env.push(("DBUS_SESSION_BUS_ADDRESS".into(), bus));
     // The system browser, as xdg-open finds it without a desktop environment: curl, following
     // the sign-in page's redirect back to the app's loopback listener.
-    let browser = out.join("browser.sh");
-    std::fs::write(
-        &browser,
-        format!(
-            "#!/bin/sh\ncurl -sS -L --max-redirs 2 --cacert '{}' \"$1\" >> '{}' 2>&1 &\n",
+    let browser = browser(
+        &out,
+        &format!(
+            "curl -sS -L --max-redirs 2 --cacert '{}' \"$1\" >> '{}' 2>&1 &",
             ca.certificate.display(),
             out.join("browser.log").display()
         ),
-    )
-    .expect("browser script");
-    std::fs::set_permissions(
-        &browser,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .expect("executable");
+    );
     env.push(("BROWSER".into(), browser.display().to_string()));
     env.push(("SB_E2E_AGENT_PW".into(), "agent-pw".into()));
     let (driver, app) = launch(&env, &out, &settings);

@@ -2,11 +2,21 @@
 //! Each window test uses some of it.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use switchboard_testkit::desktop::TauriDriver;
 use switchboard_testkit::webdriver::Session;
+
+/// The system browser, as xdg-open finds it on a desktop without a desktop environment
+/// (`$BROWSER`): a shell script in `out` running `body`, the URL to open in `$1`.
+pub fn browser(out: &Path, body: &str) -> PathBuf {
+    let script = out.join("browser.sh");
+    std::fs::write(&script, format!("#!/bin/sh\n{body}\n")).expect("browser script");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("executable");
+    script
+}
 
 /// The app as built for this test, launched by tauri-driver with `env` and the settings file
 /// `settings`; the driver's log goes to `out`.

@@ -160,14 +160,9 @@ impl TeamsLink {
             .check(graph_id)
             .await
             .map_err(|e| e.to_string())?;
-        let mut board = Board::default();
-        board.record(
-            std::slice::from_ref(graph_id),
-            vec![seen.presence],
-            seen.as_of_ms,
-            None,
-        );
-        Ok(teams_roster::with_presence(std::slice::from_ref(&entry), &board).pop())
+        let mut expert = entry.expert;
+        expert.presence = teams_roster::presence_of(&seen, false);
+        Ok(Some(expert))
     }
 
     /// Teams users whose name starts with `text`, as experts with their presence (read in

@@ -4,7 +4,7 @@
 //! chosen). Presence joins them from the board, by Graph object id.
 
 use switchboard_teams::graph::{Graph, User};
-use switchboard_teams::presence_board::Board;
+use switchboard_teams::presence_board::{Board, Seen};
 
 use crate::directory::{Expert, ExpertSettings, Presence};
 use crate::phone::NumberPlan;
@@ -164,12 +164,7 @@ pub fn with_presence(roster: &[Entry], board: &Board) -> Vec<Expert> {
             let mut expert = entry.expert.clone();
             if let Some(id) = &entry.graph_id {
                 expert.presence = match board.get(id) {
-                    Some(seen) => Presence {
-                        availability: seen.presence.availability.as_str().to_owned(),
-                        activity: seen.presence.activity.as_str().to_owned(),
-                        as_of_ms: Some(seen.as_of_ms),
-                        stale,
-                    },
+                    Some(seen) => presence_of(seen, stale),
                     None => Presence {
                         stale,
                         ..Presence::unknown()
@@ -179,6 +174,16 @@ pub fn with_presence(roster: &[Entry], board: &Board) -> Vec<Expert> {
             expert
         })
         .collect()
+}
+
+/// Graph's report on one expert, as the panel shows it.
+pub fn presence_of(seen: &Seen, stale: bool) -> Presence {
+    Presence {
+        availability: seen.presence.availability.as_str().to_owned(),
+        activity: seen.presence.activity.as_str().to_owned(),
+        as_of_ms: Some(seen.as_of_ms),
+        stale,
+    }
 }
 
 #[cfg(test)]

@@ -57,9 +57,14 @@ impl Cloud {
         })
     }
 
-    /// `{graph}/{path}`, `path` without a leading slash.
-    pub fn graph_url(&self, path: &str) -> String {
-        format!("{}/{path}", self.graph.as_str().trim_end_matches('/'))
+    /// `{graph}/{segments joined by /}`, each segment percent-encoded as one (an id with `/`
+    /// or `?` in it stays inside its segment).
+    pub fn graph_url(&self, segments: &[&str]) -> String {
+        let mut url = self.graph.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url.into()
     }
 
     /// The Graph's resource identifier: its origin (`https://graph.microsoft.com`,
@@ -204,8 +209,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            china.graph_url("communications/getPresencesByUserId"),
+            china.graph_url(&["communications", "getPresencesByUserId"]),
             "https://microsoftgraph.chinacloudapi.cn/v1.0/communications/getPresencesByUserId"
+        );
+        assert_eq!(
+            Cloud::global().graph_url(&["users", "a/b?c d#e"]),
+            "https://graph.microsoft.com/v1.0/users/a%2Fb%3Fc%20d%23e",
+            "an id stays one path segment"
         );
         assert!(client.scope().contains("offline_access"));
         assert!(client

@@ -77,7 +77,9 @@ impl Graph {
                 ids.len()
             )));
         }
-        let url = self.cloud.graph_url("communications/getPresencesByUserId");
+        let url = self
+            .cloud
+            .graph_url(&["communications", "getPresencesByUserId"]);
         let body = json!({ "ids": ids });
         let answer = self
             .send(reqwest::Method::POST, &url, Body::Json(&body))
@@ -90,8 +92,7 @@ impl Graph {
     pub async fn group_members(&self, group_id: &str) -> Result<Vec<User>, GraphError> {
         let url = format!(
             "{}?$select={USER_FIELDS}&$top=999",
-            self.cloud
-                .graph_url(&format!("groups/{}/members", segment(group_id)))
+            self.cloud.graph_url(&["groups", group_id, "members"])
         );
         let members = self.all_pages(&url).await?;
         let users = members
@@ -121,7 +122,7 @@ impl Graph {
             .append_pair("$select", USER_FIELDS)
             .append_pair("$top", "25")
             .finish();
-        let url = format!("{}?{query}", self.cloud.graph_url("users"));
+        let url = format!("{}?{query}", self.cloud.graph_url(&["users"]));
         let answer = self
             .send(reqwest::Method::GET, &url, Body::Eventual)
             .await?;
@@ -133,8 +134,7 @@ impl Graph {
     pub async fn user(&self, id_or_upn: &str) -> Result<User, GraphError> {
         let url = format!(
             "{}?$select={USER_FIELDS}",
-            self.cloud
-                .graph_url(&format!("users/{}", segment(id_or_upn)))
+            self.cloud.graph_url(&["users", id_or_upn])
         );
         let answer = self.send(reqwest::Method::GET, &url, Body::None).await?;
         graph_answer::success(&answer)
@@ -221,23 +221,5 @@ impl Graph {
             retry_after,
             body,
         })
-    }
-}
-
-/// An id as one path segment: percent-encoded, so a `/` or `?` in it stays inside.
-fn segment(id: &str) -> String {
-    url::form_urlencoded::byte_serialize(id.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_id_stays_one_path_segment() {
-        assert_eq!(segment("a/b?c d"), "a%2Fb%3Fc%20d");
-        assert_eq!(segment("priya@contoso.com"), "priya%40contoso.com");
     }
 }

@@ -251,6 +251,54 @@ mod tests {
         assert!(!PollSchedule::new(3, Budget::default(), now, 0.5).is_idle());
     }
 
+    /// 1,000 desks started together, each on its own schedule, for 20 minutes of virtual
+    /// time: the requests in every 30 s window (sliding by 1 s), from the first full window.
+    fn tenant_windows(experts: usize) -> Vec<usize> {
+        let budget = Budget::default();
+        let start = Instant::now();
+        // A fixed linear congruential sequence: the same run every time.
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut random = move || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut sent = vec![0usize; 1200];
+        for _ in 0..budget.desks {
+            let mut desk = PollSchedule::new(experts, budget, start, random());
+            loop {
+                let at = (desk.poll_timeout() - start).as_secs() as usize;
+                if at >= sent.len() {
+                    break;
+                }
+                sent[at] += batches(experts);
+                let due = desk.poll_timeout();
+                desk.on_outcome(Outcome::Ok, due, random());
+            }
+        }
+        let first_full = interval(experts, &budget).as_secs() as usize;
+        (first_full..sent.len() - 30)
+            .map(|t| sent[t..t + 30].iter().sum())
+            .collect()
+    }
+
+    #[test]
+    fn a_thousand_desks_stay_under_the_tenants_limit_in_every_30_s_window() {
+        for experts in [10, 100, 1000] {
+            let windows = tenant_windows(experts);
+            let max = windows.iter().copied().max().unwrap_or(0);
+            let mean = windows.iter().sum::<usize>() as f64 / windows.len() as f64;
+            eprintln!("{experts} experts, 1,000 desks: {mean:.0} requests per 30 s on average, {max} at most");
+            assert!(
+                max < 1500,
+                "{experts} experts: {max} requests in a 30 s window"
+            );
+            assert!(
+                (1100.0..1300.0).contains(&mean),
+                "{experts} experts: {mean}"
+            );
+        }
+    }
+
     #[test]
     fn more_experts_lengthen_the_next_wait() {
         let now = Instant::now();
