@@ -2,6 +2,7 @@
 //! feature). A test fails when `ui/src/ipc/bindings.ts` differs from what this produces; run
 //! `SWITCHBOARD_WRITE_BINDINGS=1 cargo test --test ipc_bindings` to regenerate it.
 
+use switchboard_desk::diagnostics::BundleReport;
 use switchboard_desk::directory::{Expert, Presence};
 use switchboard_desk::event::{ConsultOutcome, EngineEvent};
 use switchboard_desk::screen_pop::CustomerLookup;
@@ -29,6 +30,7 @@ pub fn typescript() -> String {
         AudioDevice::decl(),
         DeviceList::decl(),
         DeviceChoice::decl(),
+        BundleReport::decl(),
         AgentState::decl(),
         StateCause::decl(),
         StateChoice::decl(),

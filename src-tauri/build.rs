@@ -21,6 +21,7 @@ fn main() {
         "history",
         "open_record",
         "choose_devices",
+        "create_diagnostics",
         "teams_sign_in",
         "teams_cancel_sign_in",
         "teams_sign_out",

@@ -13,7 +13,9 @@ mod startup;
 use tauri::Manager;
 
 pub fn run() -> anyhow::Result<()> {
-    startup::init_logging();
+    let effective = switchboard_desk::policy::of_this_desk();
+    startup::init_logging(&effective.settings.logging);
+    startup::report(&effective);
     // `switchboard --provision FILE [--remove]`: IT sets the desk up, and no window opens.
     let args: Vec<String> = std::env::args().collect();
     if let Some(at) = args.iter().position(|a| a == "--provision") {
@@ -22,6 +24,15 @@ pub fn run() -> anyhow::Result<()> {
             .ok_or_else(|| anyhow::anyhow!("--provision needs a file"))?;
         return startup::provision(file.as_ref(), args.iter().any(|a| a == "--remove"));
     }
+    // `switchboard --diagnostics [--out FILE]`: the bundle an agent or IT sends, without a window.
+    if args.iter().any(|a| a == "--diagnostics") {
+        let out = args.iter().position(|a| a == "--out").map(|at| {
+            args.get(at + 1)
+                .map(std::path::PathBuf::from)
+                .ok_or_else(|| anyhow::anyhow!("--out needs a file"))
+        });
+        return startup::diagnostics(&effective, out.transpose()?);
+    }
     tauri::Builder::default()
         // First: a second launch must hand over its link and exit before it starts anything.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
@@ -29,8 +40,9 @@ pub fn run() -> anyhow::Result<()> {
         }))
         .plugin(tauri_plugin_deep_link::init())
         .invoke_handler(commands::handler())
-        .setup(|app| {
-            let started = tauri::async_runtime::block_on(startup::start_engine())?;
+        .setup(move |app| {
+            app.manage(commands::settings::InEffect(effective.clone()));
+            let started = tauri::async_runtime::block_on(startup::start_engine(effective))?;
             let alerts = alerts::Alerts::new(started.ui.language.as_deref());
             events::forward(
                 app.handle().clone(),

@@ -1,12 +1,12 @@
 //! What the app does before the window shows: logging, settings, the engine.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use switchboard_desk::availability_file;
+use switchboard_desk::log_file::{self, LogFile};
 use switchboard_desk::phone::NumberPlan;
 use switchboard_desk::policy;
-use switchboard_desk::settings::UiSettings;
+use switchboard_desk::settings::{LoggingSettings, UiSettings};
 use switchboard_desk::settings_view::SettingsView;
 use switchboard_desk::store::Store;
 use switchboard_desk::teams_link::{TeamsFeed, TeamsLink};
@@ -19,61 +19,69 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::commands::teams::Teams;
 
-pub fn init_logging() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new(format!("info,{}", switchboard_desk::QUIET_LOGS))
-        });
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
-/// `SWITCHBOARD_SETTINGS` names the settings file; otherwise the platform's config directory.
-fn settings_path() -> Option<PathBuf> {
-    std::env::var_os("SWITCHBOARD_SETTINGS")
-        .map(PathBuf::from)
-        .or_else(Settings::default_path)
-}
-
-/// `SWITCHBOARD_POLICY` names the machine policy; otherwise the platform's system location.
-fn policy_path() -> PathBuf {
-    std::env::var_os("SWITCHBOARD_POLICY")
-        .map(PathBuf::from)
-        .unwrap_or_else(policy::default_path)
-}
-
-/// The machine policy over the user's settings. A file that cannot be used must not keep the
-/// agent from working: it is reported and the rest applies (see `policy::layer`).
-fn effective_settings() -> policy::Effective {
-    let policy = policy_path();
-    let user = settings_path();
-    let effective = policy::layer(
-        (&policy.display().to_string(), policy::read(&policy)),
-        (
-            &user
-                .as_ref()
-                .map_or("(none)".into(), |p| p.display().to_string()),
-            user.as_deref().map_or(Ok(None), policy::read),
+/// Logs to standard error and to the rolling file in the platform's log directory, at the
+/// level the settings give (`SWITCHBOARD_LOG` overrides it). A log directory that cannot be
+/// written leaves standard error only: a read-only home must not keep the agent from working.
+pub fn init_logging(settings: &LoggingSettings) {
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(settings.level.filter()));
+    let file = log_file::log_dir().map(|dir| (LogFile::open(&dir), dir));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let (result, problem) = match file {
+        Some((Ok(log), _)) => {
+            let writer = std::io::stderr.and(move || log.clone());
+            (
+                builder.with_writer(writer).with_ansi(false).try_init(),
+                None,
+            )
+        }
+        Some((Err(e), dir)) => (
+            builder.with_writer(std::io::stderr).try_init(),
+            Some(format!("{}: {e}", dir.display())),
         ),
-    );
+        None => (builder.with_writer(std::io::stderr).try_init(), None),
+    };
+    if result.is_ok() {
+        if let Some(problem) = problem {
+            tracing::warn!("no log file: {problem}");
+        }
+    }
+}
+
+/// The machine policy over the user's settings, its problems logged. A file that cannot be
+/// used must not keep the agent from working: it is reported and the rest applies.
+pub fn report(effective: &policy::Effective) {
     for problem in &effective.problems {
         tracing::error!("{problem}");
     }
     if !effective.locked.is_empty() {
         tracing::info!(locked = ?effective.locked, "settings managed by the machine policy");
     }
-    effective
 }
 
 /// Applies a provisioning file to this user's settings (see `switchboard_desk::provision`),
 /// and says what was done on standard output, never a secret.
 pub fn provision(file: &std::path::Path, remove: bool) -> anyhow::Result<()> {
-    let target = settings_path().ok_or_else(|| anyhow::anyhow!("no config directory"))?;
+    let target = Settings::user_path().ok_or_else(|| anyhow::anyhow!("no config directory"))?;
     let done = switchboard_desk::provision::apply_file(file, &target, remove)
         .map_err(anyhow::Error::msg)?;
     println!("{}", serde_json::to_string(&done)?);
+    Ok(())
+}
+
+/// Writes a diagnostics bundle (see `switchboard_desk::diagnostics`) and says where on
+/// standard output.
+pub fn diagnostics(
+    effective: &policy::Effective,
+    out: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    let versions = vec![(
+        "switchboard".to_owned(),
+        env!("CARGO_PKG_VERSION").to_owned(),
+    )];
+    let report = switchboard_desk::diagnostics::of_this_desk(effective, versions, out)?;
+    println!("{}", serde_json::to_string(&report)?);
     Ok(())
 }
 
@@ -84,13 +92,17 @@ pub struct Started {
     pub teams: Teams,
 }
 
-pub async fn start_engine() -> anyhow::Result<Started> {
-    let effective = effective_settings();
+pub async fn start_engine(effective: policy::Effective) -> anyhow::Result<Started> {
     let settings = effective.settings.clone();
     let (account, practice, srtp) = match &settings.trunk {
         Some(trunk) => (trunk.account()?, false, trunk.srtp),
         None => (AccountConfig::new("agent"), true, SrtpPolicy::default()),
     };
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        practice,
+        "Switchboard starting"
+    );
     let devices = DeviceChoice::default_path()
         .map(|p| DeviceChoice::load(&p))
         .unwrap_or_default();

@@ -2,7 +2,7 @@
 //! on practice mode (no trunk), with the customer records from a CRM over HTTP: the labels,
 //! the practice customer's call, their record popped from the CRM (a local HTTP server), and
 //! the practice directory's experts, and the settings list with the language marked as the
-//! organization's, in the real app.
+//! organization's, and a diagnostics bundle made from it, in the real app.
 
 use std::time::Duration;
 
@@ -43,7 +43,11 @@ fn practice_mode_in_traditional_chinese() {
     let _notifications = desktop.notification_server();
     let mut env = desktop.env.clone();
     env.push(("SWITCHBOARD_POLICY".into(), policy.display().to_string()));
-    for (dir, var) in [("config", "XDG_CONFIG_HOME"), ("data", "XDG_DATA_HOME")] {
+    for (dir, var) in [
+        ("config", "XDG_CONFIG_HOME"),
+        ("data", "XDG_DATA_HOME"),
+        ("state", "XDG_STATE_HOME"),
+    ] {
         let path = out.join(dir);
         let _ = std::fs::remove_dir_all(&path);
         env.push((var.into(), path.display().to_string()));
@@ -173,6 +177,44 @@ fn practice_mode_in_traditional_chinese() {
         "read-only"
     );
     desktop.screenshot(&out.join("4-settings-managed-zh-hant.png"));
+
+    // A diagnostics bundle from the panel: beside this run's log, holding it, the practice
+    // call's quality and the settings with the lock.
+    let create = app.wait_element("[data-testid=create-diagnostics]", Duration::from_secs(2));
+    assert_eq!(app.text(&create), "建立診斷套件");
+    app.click(&create);
+    app.wait_element("[data-testid=diagnostics-made]", Duration::from_secs(20));
+    let path =
+        app.script("return document.querySelector('[data-testid=diagnostics-made]').dataset.path");
+    let path = std::path::PathBuf::from(path.as_str().expect("a path"));
+    assert!(
+        path.starts_with(out.join("state/switchboard/diagnostics")),
+        "{}",
+        path.display()
+    );
+    let files = switchboard_testkit::zipfile::read(&path);
+    let log = files.get("logs/switchboard.log").expect("this run's log");
+    assert!(
+        log.contains("Switchboard starting") && log.contains("incoming call"),
+        "{log}"
+    );
+    assert!(
+        out.join("state/switchboard/logs/switchboard.log").is_file(),
+        "the app logs to the platform's log directory"
+    );
+    let calls: serde_json::Value = serde_json::from_str(&files["calls.json"]).expect("calls");
+    assert!(calls[0]["mos"].as_f64().is_some_and(|m| m > 1.0), "{calls}");
+    let settings: serde_json::Value =
+        serde_json::from_str(&files["settings.json"]).expect("settings");
+    assert!(
+        settings["rows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["key"] == "ui.language" && r["managed"] == true),
+        "{settings}"
+    );
+    desktop.screenshot(&out.join("5-diagnostics-zh-hant.png"));
     drop(app);
     drop(driver);
     drop(desktop);

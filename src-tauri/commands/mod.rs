@@ -4,6 +4,7 @@
 mod call;
 mod desk;
 mod devices;
+pub mod settings;
 pub mod teams;
 
 pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static
@@ -28,6 +29,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         desk::history,
         desk::open_record,
         devices::choose_devices,
+        settings::create_diagnostics,
         teams::teams_sign_in,
         teams::teams_cancel_sign_in,
         teams::teams_sign_out,

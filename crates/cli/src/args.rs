@@ -54,6 +54,14 @@ pub enum Command {
         #[arg(long)]
         remove: bool,
     },
+    /// Write a diagnostics bundle for IT: a zip of the logs, the settings in effect (secrets
+    /// shown only by where they come from), versions, sound devices and the last calls'
+    /// quality, scanned for this desk's secrets. Prints where it is and what is inside.
+    Diagnostics {
+        /// Where to write it (default: beside the logs, named by the time).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Import customer records from CSV into the store the app pops them from. Columns by
     /// name: phone and name (required), account, tier, record_url, open_cases ("ID: title; ...").
     ImportCustomers {

@@ -42,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
             settings,
             remove,
         } => return provision(&file, settings, remove),
+        Command::Diagnostics { out } => return diagnostics(out),
         Command::ImportCustomers {
             file,
             store,
@@ -74,6 +75,21 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     run(config, dial).await
+}
+
+/// The bundle of this desk (the app's settings, logs and history), reported as JSON.
+fn diagnostics(out: Option<PathBuf>) -> anyhow::Result<()> {
+    let effective = switchboard_desk::policy::of_this_desk();
+    for problem in &effective.problems {
+        tracing::warn!("{problem}");
+    }
+    let version = (
+        "switchboard-cli".to_owned(),
+        env!("CARGO_PKG_VERSION").to_owned(),
+    );
+    let report = switchboard_desk::diagnostics::of_this_desk(&effective, vec![version], out)?;
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(())
 }
 
 fn engine_config(account: &Account) -> anyhow::Result<EngineConfig> {

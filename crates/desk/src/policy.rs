@@ -24,6 +24,29 @@ pub fn default_path() -> PathBuf {
     }
 }
 
+/// The policy in force: `SWITCHBOARD_POLICY` names it (tests, a trial), else the system's.
+pub fn machine_path() -> PathBuf {
+    std::env::var_os("SWITCHBOARD_POLICY")
+        .map(PathBuf::from)
+        .unwrap_or_else(default_path)
+}
+
+/// This desk's effective settings: the machine policy over the user's settings file. A file
+/// that cannot be used is in `problems`, for the caller to report (see [`layer`]).
+pub fn of_this_desk() -> Effective {
+    let policy = machine_path();
+    let user = Settings::user_path();
+    layer(
+        (&policy.display().to_string(), read(&policy)),
+        (
+            &user
+                .as_ref()
+                .map_or("(none)".into(), |p| p.display().to_string()),
+            user.as_deref().map_or(Ok(None), read),
+        ),
+    )
+}
+
 /// The policy's two layers.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Policy {

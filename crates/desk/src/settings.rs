@@ -14,6 +14,7 @@ use switchboard_sip::{AccountConfig, Password, TrunkUri};
 use crate::availability::{AgentState, AvailabilityConfig, Choice, WrapUpPolicy};
 pub use crate::crm_settings::{CrmSettings, Secrets, SystemSecrets};
 use crate::directory::ExpertSettings;
+pub use crate::logging_settings::{LogLevel, LoggingSettings};
 use crate::phone::NumberPlan;
 use crate::records::RecordsConfig;
 pub use crate::teams_settings::{SkillGroup, TeamsSettings};
@@ -43,6 +44,9 @@ pub struct Settings {
     pub voice: VoiceConfig,
     /// Microsoft 365: sign-in, Teams presence, experts from Teams groups.
     pub teams: Option<TeamsSettings>,
+    /// How much goes into the log.
+    #[serde(default)]
+    pub logging: LoggingSettings,
 }
 
 /// How the agent's line behaves, and the states IT defines for it.
@@ -212,6 +216,13 @@ impl Settings {
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
         Some(base.join("switchboard").join("settings.toml"))
+    }
+
+    /// The user's settings file: `SWITCHBOARD_SETTINGS` names it, else the default location.
+    pub fn user_path() -> Option<PathBuf> {
+        std::env::var_os("SWITCHBOARD_SETTINGS")
+            .map(PathBuf::from)
+            .or_else(Self::default_path)
     }
 
     /// Reads a settings file; a missing file is the default (practice mode), a malformed one is

@@ -23,6 +23,7 @@ pub mod sipp;
 pub mod tls;
 pub mod trunk_lab;
 pub mod webdriver;
+pub mod zipfile;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -98,6 +98,16 @@ export type DeviceChoice = { microphone: string | null, speaker: string | null,
  */
 ringer: string | null, };
 
+export type BundleReport = { path: string, 
+/**
+ * The files inside, by name.
+ */
+files: Array<string>, bytes: number, 
+/**
+ * How many secrets were cut out on the way (0 when the logs were clean).
+ */
+redacted: number, };
+
 export type AgentState = { "state": "offline" } | { "state": "available" } | { "state": "notReady", reason: string, } | { "state": "onCall" } | { "state": "wrapUp", endsAtMs: number | null, };
 
 export type Cause = "agent" | "callStarted" | "callsEnded" | "wrapUpTimer" | "restored";
