@@ -19,9 +19,16 @@ pub fn browser(out: &Path, body: &str) -> PathBuf {
 }
 
 /// The app as built for this test, launched by tauri-driver with `env` and the settings file
-/// `settings`; the driver's log goes to `out`.
+/// `settings`; the driver's log goes to `out`, and so do the app's logs unless `env` puts them
+/// elsewhere.
 pub fn launch(env: &[(String, String)], out: &Path, settings: &Path) -> (TauriDriver, Session) {
     let mut env = env.to_vec();
+    if !env.iter().any(|(k, _)| k == "XDG_STATE_HOME") {
+        env.push((
+            "XDG_STATE_HOME".into(),
+            out.join("state").display().to_string(),
+        ));
+    }
     env.push((
         "SWITCHBOARD_SETTINGS".into(),
         settings.display().to_string(),

@@ -1,0 +1,302 @@
+//! The .deb as IT installs it: `dpkg -i`, the files it puts on the machine (the binary, the
+//! desktop entry that handles `tel:` and `sip:` links, the icons, the example policy), a machine
+//! policy in `/etc/switchboard/`, the installed app launched under Xvfb with tauri-driver, its
+//! locked settings read-only and a practice call taken; then `dpkg -r`, and nothing of it left
+//! in `/usr`. The .rpm built beside it is read with rpm for the same files and dependencies.
+//!
+//! The packages come from `./scripts/package --debug`, which the test command runs first, so
+//! the installed binary is the one the other tests ran.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+mod common;
+
+use common::eventually;
+use switchboard_testkit::desktop::{Desktop, TauriDriver};
+use switchboard_testkit::output;
+use switchboard_testkit::webdriver::Session;
+
+const POLICY: &str = "/etc/switchboard/policy.toml";
+const INSTALLED: &str = "/usr/bin/switchboard";
+
+fn bundle(kind: &str, name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/debug/bundle")
+        .join(kind)
+        .join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build it with ./scripts/package --debug (the test command does)",
+        path.display()
+    );
+    path
+}
+
+/// Runs a command as root (directly when we are root, else through sudo without a prompt).
+fn root(program: &str, args: &[&str]) -> std::process::Output {
+    let as_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    let mut command = if as_root {
+        Command::new(program)
+    } else {
+        let mut sudo = Command::new("sudo");
+        sudo.args(["-n", program]);
+        sudo
+    };
+    command
+        .args(args)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"))
+}
+
+fn ok(out: std::process::Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Removes the package and the policy however the test ends: the machine is left as it was.
+struct Installed;
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        let _ = root("dpkg", &["--remove", "switchboard"]);
+        let _ = root("rm", &["-rf", "/etc/switchboard"]);
+    }
+}
+
+#[test]
+fn the_deb_installs_runs_under_policy_and_removes_cleanly() {
+    let out = output::dir("package_deb");
+    let version = env!("CARGO_PKG_VERSION");
+    let deb = bundle("deb", &format!("Switchboard_{version}_amd64.deb"));
+    let rpm = bundle("rpm", &format!("Switchboard-{version}-1.x86_64.rpm"));
+    assert!(
+        !Path::new(POLICY).exists(),
+        "{POLICY} is already there: this machine has a policy the test would replace"
+    );
+    eprintln!(
+        "packages (debug build): .deb {:.1} MiB, .rpm {:.1} MiB",
+        size_mib(&deb),
+        size_mib(&rpm)
+    );
+
+    // The .rpm holds the same files and asks for the same libraries.
+    let listing = ok(
+        Command::new("rpm")
+            .args(["-qpl", &rpm.display().to_string()])
+            .output()
+            .expect("rpm"),
+        "rpm -qpl",
+    );
+    for file in [INSTALLED, "/usr/share/applications/Switchboard.desktop"] {
+        assert!(
+            listing.lines().any(|l| l == file),
+            "{file} in the .rpm: {listing}"
+        );
+    }
+    let requires = ok(
+        Command::new("rpm")
+            .args(["-qpR", &rpm.display().to_string()])
+            .output()
+            .expect("rpm"),
+        "rpm -qpR",
+    );
+    assert!(requires.contains("opus") && requires.contains("webrtc-audio-processing"));
+
+    let _installed = Installed;
+    ok(
+        root("dpkg", &["--install", &deb.display().to_string()]),
+        "dpkg --install",
+    );
+    let status = ok(
+        Command::new("dpkg")
+            .args(["--status", "switchboard"])
+            .output()
+            .expect("dpkg"),
+        "dpkg --status",
+    );
+    assert!(status.contains("Status: install ok installed"), "{status}");
+    let installed_kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Installed-Size: "))
+        .and_then(|s| s.trim().parse().ok())
+        .expect("Installed-Size");
+    eprintln!(
+        "installed size (debug build): {:.1} MiB",
+        installed_kib / 1024.0
+    );
+
+    // The files: the binary, the desktop entry with the link handlers, icons, the example.
+    let files = ok(
+        Command::new("dpkg")
+            .args(["--listfiles", "switchboard"])
+            .output()
+            .expect("dpkg"),
+        "dpkg --listfiles",
+    );
+    let binary = std::fs::metadata(INSTALLED).expect("the binary");
+    assert!(std::os::unix::fs::PermissionsExt::mode(&binary.permissions()) & 0o111 != 0);
+    let entry_path = "/usr/share/applications/Switchboard.desktop";
+    let entry = std::fs::read_to_string(entry_path).expect("desktop entry");
+    ok(
+        Command::new("desktop-file-validate")
+            .arg(entry_path)
+            .output()
+            .expect("validator"),
+        "desktop-file-validate",
+    );
+    assert!(entry.lines().any(|l| l == "Exec=switchboard %u"), "{entry}");
+    let mime = entry
+        .lines()
+        .find_map(|l| l.strip_prefix("MimeType="))
+        .expect("MimeType");
+    for scheme in ["tel", "sip", "sips", "callto"] {
+        assert!(
+            mime.split(';')
+                .any(|m| m == format!("x-scheme-handler/{scheme}")),
+            "{scheme} in {mime}"
+        );
+    }
+    for icon in ["32x32", "128x128", "512x512"] {
+        let path = format!("/usr/share/icons/hicolor/{icon}/apps/switchboard.png");
+        assert!(files.lines().any(|l| l == path), "{path} in {files}");
+    }
+    let example = std::fs::read_to_string("/usr/share/switchboard/policy.example.toml")
+        .expect("the example policy");
+    assert!(example.contains("[locked.trunk]"));
+
+    // IT's policy: the wrap-up time and log level locked, a disposition list preset.
+    ok(root("mkdir", &["-p", "/etc/switchboard"]), "mkdir");
+    let staged = out.join("policy.toml");
+    std::fs::write(
+        &staged,
+        "[locked.agent]\nwrap_up_secs = 20\ndisposition_required = true\n\
+         [defaults.agent]\ndispositions = [\"Solved\", \"Callback\"]\n\
+         [locked.logging]\nlevel = \"debug\"\n",
+    )
+    .expect("policy");
+    ok(
+        root(
+            "install",
+            &["-m", "0644", &staged.display().to_string(), POLICY],
+        ),
+        "install policy",
+    );
+
+    // The agent's own settings try to lengthen wrap-up; the lock wins.
+    let mut desktop_env = Vec::new();
+    let desktop = Desktop::start(&out);
+    let _notifications = desktop.notification_server();
+    desktop_env.extend(desktop.env.iter().cloned());
+    for (dir, var) in [
+        ("config", "XDG_CONFIG_HOME"),
+        ("data", "XDG_DATA_HOME"),
+        ("state", "XDG_STATE_HOME"),
+    ] {
+        desktop_env.push((var.into(), out.join(dir).display().to_string()));
+    }
+    let user = out.join("config/switchboard/settings.toml");
+    std::fs::create_dir_all(user.parent().expect("parent")).expect("config dir");
+    std::fs::write(
+        &user,
+        "[agent]\nwrap_up_secs = 90\n[ui]\nlanguage = \"en\"\n",
+    )
+    .expect("user");
+
+    let launched = Instant::now();
+    let driver = TauriDriver::start(&desktop_env, &out.join("tauri-driver.log"));
+    let app = Session::start(driver.port, Path::new(INSTALLED));
+    app.wait_text("[data-testid=registration]", Duration::from_secs(30), |t| {
+        t == "Practice mode"
+    });
+    eprintln!(
+        "installed app, launch to ready (tauri-driver started, window up, practice line registered): {} ms",
+        launched.elapsed().as_millis()
+    );
+
+    // Locked settings are shown read-only, as the organization's.
+    let toggle = app.wait_element("[data-testid=show-settings]", Duration::from_secs(2));
+    app.click(&toggle);
+    app.wait_element("[data-testid=settings]", Duration::from_secs(5));
+    let rows = app.script(
+        "return Object.fromEntries(Array.from(document.querySelectorAll('[data-testid=setting]')) \
+           .map(r => [r.dataset.key, [r.dataset.managed, \
+                      r.querySelector('[data-testid=setting-value]').textContent]]))",
+    );
+    assert_eq!(
+        rows["agent.wrap_up_secs"],
+        serde_json::json!(["true", "20"]),
+        "{rows}"
+    );
+    assert_eq!(
+        rows["logging.level"],
+        serde_json::json!(["true", "debug"]),
+        "{rows}"
+    );
+    assert_eq!(
+        rows["agent.dispositions"],
+        serde_json::json!(["false", "Solved, Callback"])
+    );
+    assert_eq!(
+        app.script(
+            "return document.querySelectorAll('[data-testid=settings] input, [data-testid=settings] select, [data-testid=settings] textarea').length"
+        ),
+        serde_json::json!(0),
+        "read-only"
+    );
+    desktop.screenshot(&out.join("1-installed-settings.png"));
+
+    // The practice call: it rings, is answered, talks and ends into the locked wrap-up.
+    app.wait_text("[data-testid=phase]", Duration::from_secs(20), |t| {
+        t == "Incoming call"
+    });
+    let answer = app.wait_element("[data-testid=answer]", Duration::from_secs(2));
+    app.click(&answer);
+    app.wait_text("[data-testid=phase]", Duration::from_secs(10), |t| {
+        t == "Connected"
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let hangup = app.wait_element("[data-testid=hangup]", Duration::from_secs(2));
+    app.click(&hangup);
+    let left = app.wait_text("[data-testid=wrap-up-left]", Duration::from_secs(10), |t| {
+        !t.is_empty()
+    });
+    // "0:20 left" at most: not the user's 90 s, nor the built-in 30 s.
+    let secs: u32 = left
+        .strip_prefix("0:")
+        .and_then(|l| l.get(..2))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("wrap-up time {left:?}"));
+    assert!((15..=20).contains(&secs), "the policy's 20 s: {left}");
+    desktop.screenshot(&out.join("2-installed-wrap-up.png"));
+    // The debug level the policy locks is what the installed app logs at.
+    let log = out.join("state/switchboard/logs/switchboard.log");
+    eventually(
+        5,
+        || std::fs::read_to_string(&log).is_ok_and(|l| l.contains("DEBUG")),
+        || format!("no debug lines in {}", log.display()),
+    );
+    drop(app);
+    drop(driver);
+    drop(desktop);
+
+    ok(root("dpkg", &["--remove", "switchboard"]), "dpkg --remove");
+    assert!(!Path::new(INSTALLED).exists(), "the binary is gone");
+    assert!(!Path::new(entry_path).exists(), "the desktop entry is gone");
+    let left_over: Vec<&str> = files.lines().filter(|f| Path::new(f).is_file()).collect();
+    assert!(left_over.is_empty(), "left behind: {left_over:?}");
+}
+
+fn size_mib(path: &Path) -> f64 {
+    std::fs::metadata(path).map_or(0.0, |m| m.len() as f64 / 1_048_576.0)
+}
