@@ -24,6 +24,11 @@ pub fn run() -> anyhow::Result<()> {
             .ok_or_else(|| anyhow::anyhow!("--provision needs a file"))?;
         return startup::provision(file.as_ref(), args.iter().any(|a| a == "--remove"));
     }
+    // `switchboard --write-policy [--trunk URI] [--tenant T] [--client-id ID] [--lock]`: what
+    // an installer runs with the properties IT passed it.
+    if let Some(at) = args.iter().position(|a| a == "--write-policy") {
+        return startup::write_policy(&args[at + 1..]);
+    }
     // `switchboard --diagnostics [--out FILE]`: the bundle an agent or IT sends, without a window.
     if args.iter().any(|a| a == "--diagnostics") {
         let out = args.iter().position(|a| a == "--out").map(|at| {

@@ -70,6 +70,19 @@ pub fn provision(file: &std::path::Path, remove: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Lays an installer's preset into the machine policy (see `switchboard_desk::policy_preset`)
+/// and says which keys it set.
+pub fn write_policy(args: &[String]) -> anyhow::Result<()> {
+    let preset =
+        switchboard_desk::policy_preset::Preset::from_args(args).map_err(anyhow::Error::msg)?;
+    let path = policy::machine_path();
+    let keys =
+        switchboard_desk::policy_preset::write(&path, &preset).map_err(anyhow::Error::msg)?;
+    let report = serde_json::json!({ "policy": path.display().to_string(), "set": keys, "locked": preset.lock });
+    println!("{report}");
+    Ok(())
+}
+
 /// Writes a diagnostics bundle (see `switchboard_desk::diagnostics`) and says where on
 /// standard output.
 pub fn diagnostics(
@@ -92,10 +105,23 @@ pub struct Started {
     pub teams: Teams,
 }
 
-pub async fn start_engine(effective: policy::Effective) -> anyhow::Result<Started> {
+pub async fn start_engine(mut effective: policy::Effective) -> anyhow::Result<Started> {
     let settings = effective.settings.clone();
-    let (account, practice, srtp) = match &settings.trunk {
-        Some(trunk) => (trunk.account()?, false, trunk.srtp),
+    // A trunk that cannot be used (no line yet, a password not in the keychain) is reported in
+    // the Settings panel, and the desk runs the practice line meanwhile instead of not starting.
+    let trunk = settings
+        .trunk
+        .as_ref()
+        .map(|t| t.account().map(|a| (a, t.srtp)));
+    let (account, practice, srtp) = match trunk {
+        Some(Ok((account, srtp))) => (account, false, srtp),
+        Some(Err(e)) => {
+            tracing::error!("settings: {e}; running the practice line");
+            effective
+                .problems
+                .push(format!("{e}; running the practice line"));
+            (AccountConfig::new("agent"), true, SrtpPolicy::default())
+        }
         None => (AccountConfig::new("agent"), true, SrtpPolicy::default()),
     };
     tracing::info!(

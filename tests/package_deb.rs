@@ -1,6 +1,7 @@
 //! The .deb as IT installs it: `dpkg -i`, the files it puts on the machine (the binary, the
 //! desktop entry that handles `tel:` and `sip:` links, the icons, the example policy), a machine
-//! policy in `/etc/switchboard/`, the installed app launched under Xvfb with tauri-driver, its
+//! policy in `/etc/switchboard/` with the trunk laid in by `switchboard --write-policy` (what the
+//! Windows installers run), the installed app launched under Xvfb with tauri-driver, its
 //! locked settings read-only and a practice call taken; then `dpkg -r`, and nothing of it left
 //! in `/usr`. The .rpm built beside it is read with rpm for the same files and dependencies.
 //!
@@ -192,6 +193,19 @@ fn the_deb_installs_runs_under_policy_and_removes_cleanly() {
         ),
         "install policy",
     );
+    // What the Windows installers run with IT's properties: the trunk laid in, locked, the
+    // rest of the policy kept. No line is provisioned yet, so the desk runs the practice line
+    // and says why.
+    let preset = ok(
+        root(
+            INSTALLED,
+            &["--write-policy", "--trunk", "sip:127.0.0.1:5999", "--lock"],
+        ),
+        "switchboard --write-policy",
+    );
+    let preset: serde_json::Value = serde_json::from_str(preset.trim()).expect("report");
+    assert_eq!(preset["policy"], POLICY);
+    assert_eq!(preset["set"], serde_json::json!(["trunk.registrar"]));
 
     // The agent's own settings try to lengthen wrap-up; the lock wins.
     let mut desktop_env = Vec::new();
@@ -246,6 +260,19 @@ fn the_deb_installs_runs_under_policy_and_removes_cleanly() {
     assert_eq!(
         rows["agent.dispositions"],
         serde_json::json!(["false", "Solved, Callback"])
+    );
+    assert_eq!(
+        rows["trunk.registrar"],
+        serde_json::json!(["true", "sip:127.0.0.1:5999"])
+    );
+    let problems = app.script(
+        "return Array.from(document.querySelectorAll('[data-testid=settings-problem]')).map(p => p.textContent)",
+    );
+    assert!(
+        problems[0]
+            .as_str()
+            .is_some_and(|p| p.contains("not provisioned yet") && p.contains("practice line")),
+        "{problems}"
     );
     assert_eq!(
         app.script(

@@ -44,7 +44,10 @@ fn the_app_provisions_the_desk_from_a_file_without_opening_a_window() {
         "--remove deleted the file that held the secret"
     );
     let written = switchboard_desk::Settings::load(&settings).expect("valid settings");
-    assert_eq!(written.trunk.map(|t| t.user).as_deref(), Some("agent9"));
+    assert_eq!(
+        written.trunk.and_then(|t| t.user).as_deref(),
+        Some("agent9")
+    );
     for (name, value) in &keyring.env {
         // The only test in this binary sets it before anything reads it.
         std::env::set_var(name, value);

@@ -88,7 +88,7 @@ fn a_provisioning_file_sets_the_desk_up_and_keeps_its_secret_in_the_keychain() {
 
     let written = switchboard_desk::Settings::load(&settings).expect("valid settings");
     let trunk = written.trunk.expect("a trunk");
-    assert_eq!(trunk.user, "agent7");
+    assert_eq!(trunk.user.as_deref(), Some("agent7"));
     assert_eq!(trunk.password_keychain.as_deref(), Some("trunk-password"));
     let backup = out.join("config/switchboard/settings.toml.bak");
     assert_eq!(

@@ -20,6 +20,7 @@ pub mod logging_settings;
 mod mid_call;
 pub mod phone;
 pub mod policy;
+pub mod policy_preset;
 pub mod practice;
 mod practice_experts;
 pub mod provision;

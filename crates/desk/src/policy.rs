@@ -218,7 +218,7 @@ mod tests {
         let e = effective(policy, &user);
         assert_eq!(e.problems, Vec::<String>::new());
         let trunk = e.settings.trunk.expect("the user's trunk");
-        assert_eq!(trunk.user, "agent7");
+        assert_eq!(trunk.user.as_deref(), Some("agent7"));
         assert_eq!(
             trunk.srtp,
             SrtpPolicy::Required,
@@ -297,7 +297,10 @@ mod tests {
             ("policy.toml", Ok(None)),
             ("settings.toml", Ok(Some(TRUNK.into()))),
         );
-        assert_eq!(e.settings.trunk.map(|t| t.user).as_deref(), Some("agent7"));
+        assert_eq!(
+            e.settings.trunk.and_then(|t| t.user).as_deref(),
+            Some("agent7")
+        );
         assert!(e.locked.is_empty() && e.problems.is_empty());
         let nothing = layer(("policy.toml", Ok(None)), ("settings.toml", Ok(None)));
         assert_eq!(nothing.settings, Settings::default());

@@ -196,7 +196,10 @@ pub struct TrunkSettings {
     /// Name servers to locate the trunk with, `IP` or `IP:PORT` (default: the system's).
     #[serde(default)]
     pub dns_servers: Vec<String>,
-    pub user: String,
+    /// This desk's line on the trunk. A machine policy sets the trunk for every desk and leaves
+    /// it out; provisioning fills it in.
+    #[serde(default)]
+    pub user: Option<String>,
     pub display_name: Option<String>,
     /// Whether calls are encrypted: "off", "offer" (the default: SRTP whenever the other end
     /// takes it) or "required" (a call that will not be encrypted is refused).
@@ -246,7 +249,12 @@ impl TrunkSettings {
             path: "trunk".into(),
             reason,
         };
-        let mut account = AccountConfig::new(self.user.clone());
+        let user = self.user.clone().ok_or_else(|| {
+            err("user is not set: this desk's line is not provisioned yet \
+                 (switchboard --provision FILE)"
+                .into())
+        })?;
+        let mut account = AccountConfig::new(user);
         account.trunk = trunk_uris(&self.registrar, &self.alternates).map_err(err)?;
         account.domain = self.domain.clone();
         account.tls_roots = self.tls_roots.clone();

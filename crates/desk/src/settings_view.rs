@@ -62,7 +62,7 @@ fn rows(s: &Settings) -> Vec<(&'static str, String)> {
     vec![
         ("trunk.registrar", opt(trunk.map(|t| t.registrar.clone()))),
         ("trunk.alternates", opt(trunk.map(|t| list(&t.alternates)))),
-        ("trunk.user", opt(trunk.map(|t| t.user.clone()))),
+        ("trunk.user", opt(trunk.and_then(|t| t.user.clone()))),
         (
             "trunk.srtp",
             opt(trunk.map(|t| format!("{:?}", t.srtp).to_lowercase())),

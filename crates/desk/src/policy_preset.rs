@@ -1,0 +1,232 @@
+//! What an installer writes into the machine policy from the properties IT gives it on the
+//! command line (`msiexec /i Switchboard.msi /qn SWITCHBOARD_TRUNK=…`, the NSIS installer's
+//! `/TRUNK=…`), through `switchboard --write-policy`: the trunk, the Microsoft 365 tenant and
+//! app registration, as defaults or locked. Whatever else the policy holds is kept, and the
+//! result is checked whole before it replaces the file: an installer must not leave a desk
+//! with a policy that does not work.
+
+use std::path::Path;
+
+use toml::{Table, Value};
+
+use crate::policy::{layer, Policy};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Preset {
+    /// `trunk.registrar`.
+    pub trunk: Option<String>,
+    /// `teams.tenant`.
+    pub tenant: Option<String>,
+    /// `teams.client_id`.
+    pub client_id: Option<String>,
+    /// Locked (`[locked]`) rather than preset (`[defaults]`).
+    pub lock: bool,
+}
+
+impl Preset {
+    /// `--trunk URI --tenant T --client-id ID --lock`, in any order; an empty value (an
+    /// installer property left unset) sets nothing.
+    pub fn from_args(args: &[String]) -> Result<Self, String> {
+        let mut preset = Self::default();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let mut value = |name: &str| {
+                args.next()
+                    .map(|v| v.trim().to_owned())
+                    .ok_or_else(|| format!("{name} needs a value"))
+                    .map(|v| (!v.is_empty()).then_some(v))
+            };
+            match arg.as_str() {
+                "--trunk" => preset.trunk = value("--trunk")?,
+                "--tenant" => preset.tenant = value("--tenant")?,
+                "--client-id" => preset.client_id = value("--client-id")?,
+                "--lock" => preset.lock = true,
+                other => return Err(format!("{other}: not an option of --write-policy")),
+            }
+        }
+        Ok(preset)
+    }
+
+    /// The dotted keys this preset sets.
+    pub fn keys(&self) -> Vec<&'static str> {
+        [
+            (self.trunk.is_some(), "trunk.registrar"),
+            (self.tenant.is_some(), "teams.tenant"),
+            (self.client_id.is_some(), "teams.client_id"),
+        ]
+        .into_iter()
+        .filter_map(|(set, key)| set.then_some(key))
+        .collect()
+    }
+
+    /// The policy `existing` (a file's text, or none) with this preset laid in.
+    pub fn apply(&self, existing: Option<&str>) -> Result<String, String> {
+        if let Some(trunk) = &self.trunk {
+            crate::settings::trunk_uris(trunk, &[]).map_err(|e| format!("--trunk: {e}"))?;
+        }
+        let mut top: Table = match existing {
+            Some(text) => {
+                Policy::parse(text).map_err(|e| {
+                    format!("the policy there does not parse ({e}); fix or remove it first")
+                })?;
+                toml::from_str(text).map_err(|e| e.to_string())?
+            }
+            None => Table::new(),
+        };
+        let (layer_name, other) = if self.lock {
+            ("locked", "defaults")
+        } else {
+            ("defaults", "locked")
+        };
+        let values = [
+            ("trunk", "registrar", &self.trunk),
+            ("teams", "tenant", &self.tenant),
+            ("teams", "client_id", &self.client_id),
+        ];
+        for (section, key, value) in values {
+            let Some(value) = value else { continue };
+            // A key is either preset or locked: the other layer's copy goes.
+            if let Some(Value::Table(t)) = top.get_mut(other) {
+                if let Some(Value::Table(s)) = t.get_mut(section) {
+                    s.remove(key);
+                }
+            }
+            table(table(&mut top, layer_name), section)
+                .insert(key.to_owned(), Value::String(value.clone()));
+        }
+        let text = toml::to_string(&top).map_err(|e| e.to_string())?;
+        let check = layer(("the new policy", Ok(Some(text.clone()))), ("", Ok(None)));
+        match check.problems.first() {
+            Some(problem) => Err(problem.clone()),
+            None => Ok(text),
+        }
+    }
+}
+
+fn table<'a>(parent: &'a mut Table, name: &str) -> &'a mut Table {
+    let entry = parent
+        .entry(name.to_owned())
+        .or_insert_with(|| Value::Table(Table::new()));
+    if !entry.is_table() {
+        *entry = Value::Table(Table::new());
+    }
+    match entry {
+        Value::Table(t) => t,
+        _ => unreachable!("made a table just above"),
+    }
+}
+
+/// Lays `preset` into the policy at `path` (created with its folder if need be), replacing the
+/// file in one step. Nothing is written when the result would not work.
+pub fn write(path: &Path, preset: &Preset) -> Result<Vec<&'static str>, String> {
+    let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+    let existing = match std::fs::read_to_string(path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(fail(e)),
+    };
+    let text = preset
+        .apply(existing.as_deref())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let partial = path.with_extension("toml.partial");
+    std::fs::write(&partial, text).map_err(fail)?;
+    std::fs::rename(&partial, path).map_err(fail)?;
+    Ok(preset.keys())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Effective;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn effective(policy: &str) -> Effective {
+        layer(("policy", Ok(Some(policy.to_owned()))), ("user", Ok(None)))
+    }
+
+    #[test]
+    fn a_preset_is_laid_into_the_policy_keeping_the_rest() {
+        let preset = Preset::from_args(&args(&[
+            "--trunk",
+            "sips:trunk.contoso.com",
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--client-id",
+            "5e3ce6c0-2b1f-4285-8d4b-75ee78787346",
+            "--lock",
+        ]))
+        .expect("args");
+        let existing =
+            "[defaults.agent]\nwrap_up_secs = 45\n[defaults.trunk]\nregistrar = \"sip:old\"\n";
+        let text = preset.apply(Some(existing)).expect("applied");
+        let e = effective(&text);
+        assert!(e.problems.is_empty(), "{:?}", e.problems);
+        assert_eq!(e.settings.agent.wrap_up_secs, 45, "the rest is kept");
+        let trunk = e.settings.trunk.expect("trunk");
+        assert_eq!(trunk.registrar, "sips:trunk.contoso.com");
+        assert_eq!(trunk.user, None, "the line comes with provisioning");
+        assert_eq!(
+            e.settings.teams.expect("teams").tenant,
+            "contoso.onmicrosoft.com"
+        );
+        for key in ["trunk.registrar", "teams.tenant", "teams.client_id"] {
+            assert!(e.locked.iter().any(|l| l == key), "{key} in {:?}", e.locked);
+        }
+        assert!(
+            !text.contains("sip:old"),
+            "locked, so no longer a default: {text}"
+        );
+    }
+
+    #[test]
+    fn unset_properties_set_nothing_and_a_bad_preset_or_policy_writes_nothing() {
+        let preset =
+            Preset::from_args(&args(&["--trunk", "", "--tenant", " "])).expect("empty values");
+        assert!(preset.keys().is_empty());
+        assert_eq!(preset.apply(None).expect("nothing"), "");
+
+        let bad = Preset::from_args(&args(&["--trunk", "trunk.contoso.com"])).expect("args");
+        let e = bad.apply(None).expect_err("not a SIP URI");
+        assert!(e.contains("registrar") || e.contains("trunk"), "{e}");
+        let alone = Preset::from_args(&args(&["--tenant", "contoso"])).expect("args");
+        assert!(alone
+            .apply(None)
+            .expect_err("no client id")
+            .contains("client_id"));
+        let broken = Preset::from_args(&args(&["--lock"])).expect("args");
+        assert!(broken
+            .apply(Some("[locked.trunk\n"))
+            .expect_err("unparsable policy")
+            .contains("fix or remove it first"));
+        assert!(Preset::from_args(&args(&["--trunk"])).is_err());
+        assert!(Preset::from_args(&args(&["--registrar", "x"])).is_err());
+    }
+
+    #[test]
+    fn the_file_is_written_whole_or_not_at_all() {
+        let dir = std::env::temp_dir().join(format!("sb-preset-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("Switchboard/policy.toml");
+        let good = Preset {
+            trunk: Some("sips:trunk.contoso.com".into()),
+            ..Preset::default()
+        };
+        assert_eq!(write(&path, &good).expect("written"), ["trunk.registrar"]);
+        let before = std::fs::read_to_string(&path).expect("policy");
+        assert!(before.contains("[defaults.trunk]"), "{before}");
+        let bad = Preset {
+            trunk: Some("not a uri".into()),
+            ..Preset::default()
+        };
+        assert!(write(&path, &bad).is_err());
+        assert_eq!(std::fs::read_to_string(&path).expect("policy"), before);
+        assert!(!path.with_extension("toml.partial").exists());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
