@@ -124,6 +124,12 @@ pub async fn start_engine(mut effective: policy::Effective) -> anyhow::Result<St
         }
         None => (AccountConfig::new("agent"), true, SrtpPolicy::default()),
     };
+    if let Err(e) = settings.media.check() {
+        tracing::error!("settings: {e}; offering every codec");
+        effective
+            .problems
+            .push(format!("{e}; offering every codec"));
+    }
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         practice,
@@ -147,6 +153,7 @@ pub async fn start_engine(mut effective: policy::Effective) -> anyhow::Result<St
         call_waiting: settings.agent.call_waiting,
         practice,
         srtp,
+        codecs: settings.media.codecs(),
     };
     let (engine, events) = Engine::start(config).await?;
     engine.show_settings(SettingsView::of(&effective))?;

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use switchboard_desk::SrtpPolicy;
+use switchboard_desk::{Codec, SrtpPolicy};
 
 #[derive(Parser)]
 #[command(
@@ -118,8 +118,16 @@ pub struct Account {
     /// or hang up a call that will not be encrypted).
     #[arg(long, value_name = "POLICY", default_value = "offer", value_parser = SrtpPolicy::parse)]
     pub srtp: SrtpPolicy,
+    /// The codecs calls may use, in order of preference: opus, pcmu, pcma, comma-separated
+    /// (default: all three; Opus is taken whenever it is allowed and offered).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = codec)]
+    pub codecs: Vec<Codec>,
     #[command(flatten)]
     pub audio: Audio,
+}
+
+fn codec(name: &str) -> Result<Codec, String> {
+    Codec::from_name(name).ok_or_else(|| format!("{name:?} is not opus, pcmu or pcma"))
 }
 
 #[derive(Args)]

@@ -45,6 +45,20 @@ fn a_g711_only_customer_is_answered_in_g711_and_speech_flows_both_ways() {
     }
 }
 
+/// An agent whose codecs IT restricted (`[media] codecs`, here `--codecs pcma`) takes the
+/// one it allows from a phone that offers Opus first, and offers nothing else in its answer.
+#[test]
+fn an_agent_restricted_to_pcma_answers_a_phone_offering_opus_in_pcma() {
+    let case = Case {
+        codec: Some("opus/48000/2,PCMA/8000"),
+        expect_codec: Some("PCMA"),
+        agent_args: &["--codecs", "pcma"],
+        ..Case::default()
+    };
+    let (log, _) = speech_flows_both_ways("cli_first_call_codecs", case);
+    assert!(log.contains("PCMA"), "baresip did not use PCMA:\n{log}");
+}
+
 /// A customer whose phone insists on SRTP (RTP/SAVP, SDES keys) is answered encrypted, and
 /// speech still flows both ways: each side decrypted the other.
 #[test]
@@ -78,8 +92,10 @@ fn a_dtls_srtp_customer_is_answered_encrypted_by_a_handshake() {
 /// What the customer's phone does, and how the agent is started.
 #[derive(Default)]
 struct Case {
-    /// baresip's only codec; Opus when unset.
+    /// baresip's codecs, in its order; Opus alone when unset.
     codec: Option<&'static str>,
+    /// The codec the call must end up in, when it is not baresip's first.
+    expect_codec: Option<&'static str>,
     /// baresip's media encryption.
     mediaenc: Option<&'static str>,
     agent_args: &'static [&'static str],
@@ -164,7 +180,9 @@ fn speech_flows_both_ways(name: &str, case: Case) -> (String, serde_json::Value)
         stats["lossFraction"].as_f64().unwrap_or(1.0) < 0.02,
         "loss on loopback: {stats}"
     );
-    let codec_name = codec.map_or("opus", |c| c.split('/').next().unwrap_or(c));
+    let codec_name = case
+        .expect_codec
+        .unwrap_or_else(|| codec.map_or("opus", |c| c.split('/').next().unwrap_or(c)));
     assert_eq!(stats["codec"], codec_name, "{stats}");
     // A clean loopback call rates near the E-model's best, with little waiting in the buffer.
     assert!(stats["mos"].as_f64().unwrap_or(0.0) > 4.0, "{stats}");

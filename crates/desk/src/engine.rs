@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use switchboard_media::audio::catalog::DeviceList;
 use switchboard_media::audio::ringer::Ringer;
+use switchboard_media::codec::Codec;
 use switchboard_media::ports::MediaSockets;
 use switchboard_media::sdp::{check_offer, Direction, LocalSdp, Negotiated};
 use switchboard_media::srtp::SrtpPolicy;
@@ -50,6 +51,8 @@ pub struct EngineConfig {
     pub practice: bool,
     /// Whether calls are encrypted (SRTP with SDES keys).
     pub srtp: SrtpPolicy,
+    /// The codecs calls may use, in our order of preference (empty: all we speak).
+    pub codecs: Vec<Codec>,
     /// The devices chosen; they apply where `input` and `output` are devices.
     pub devices: DeviceChoice,
     pub ringing: Ringing,
@@ -573,7 +576,7 @@ impl EngineTask {
             });
             return;
         }
-        if let Err(e) = check_offer(&offer, self.config.srtp) {
+        if let Err(e) = check_offer(&offer, self.config.srtp, &self.config.codecs) {
             tracing::warn!(%call, "refused before ringing: {e}");
             let _ = self.agent.reject(&call, 488);
             self.emit(EngineEvent::RefusedUnacceptable {
@@ -814,8 +817,9 @@ impl EngineTask {
             return;
         };
         let offer = call.offer.take().unwrap_or_default();
+        let (srtp, codecs) = (self.config.srtp, &self.config.codecs);
         let (answer, sdp, socket, negotiated) =
-            match prepare_answer(&offer, self.agent.local_addr(), self.config.srtp) {
+            match prepare_answer(&offer, self.agent.local_addr(), srtp, codecs) {
                 Ok(prepared) => prepared,
                 Err(e) => {
                     tracing::warn!(call = %id, "cannot answer: {e}");
@@ -860,7 +864,8 @@ impl EngineTask {
 
     pub(crate) fn dial(&mut self, target: &str) -> Result<CallId, DeskError> {
         let socket = MediaSockets::bind(self.agent.local_addr().ip())?;
-        let mut sdp = LocalSdp::secured(socket.rtp_addr()?, self.config.srtp)?;
+        let mut sdp = LocalSdp::secured(socket.rtp_addr()?, self.config.srtp)?
+            .with_codecs(&self.config.codecs);
         let offer = sdp.offer(Direction::SendRecv);
         let id = self.agent.call(target, &offer)?;
         let mut call = Call::outbound(id.clone(), target.to_owned(), socket, sdp);
@@ -989,9 +994,10 @@ fn prepare_answer(
     offer: &str,
     sip_local: SocketAddr,
     srtp: SrtpPolicy,
+    codecs: &[Codec],
 ) -> Result<(String, LocalSdp, MediaSockets, Negotiated), MediaError> {
     let socket = MediaSockets::bind(sip_local.ip())?;
-    let mut sdp = LocalSdp::secured(socket.rtp_addr()?, srtp)?;
+    let mut sdp = LocalSdp::secured(socket.rtp_addr()?, srtp)?.with_codecs(codecs);
     let (answer, negotiated) = sdp.answer(offer, Direction::SendRecv)?;
     Ok((answer, sdp, socket, negotiated))
 }

@@ -17,6 +17,7 @@ pub mod event;
 pub mod keychain;
 pub mod log_file;
 pub mod logging_settings;
+pub mod media_settings;
 mod mid_call;
 pub mod phone;
 pub mod policy;
@@ -51,6 +52,7 @@ pub use snapshot::{CallView, RegistrationView, Snapshot};
 pub use switchboard_media::audio::catalog::{
     list as audio_devices, AudioDevice, DeviceList, Direction as DeviceDirection,
 };
+pub use switchboard_media::codec::Codec;
 pub use switchboard_media::srtp::SrtpPolicy;
 pub use switchboard_media::voice::VoiceConfig;
 pub use switchboard_media::{AudioInput, AudioOutput, MediaStats};

@@ -15,6 +15,7 @@ use crate::availability::{AgentState, AvailabilityConfig, Choice, WrapUpPolicy};
 pub use crate::crm_settings::{CrmSettings, Secrets, SystemSecrets};
 use crate::directory::ExpertSettings;
 pub use crate::logging_settings::{LogLevel, LoggingSettings};
+pub use crate::media_settings::MediaSettings;
 use crate::phone::NumberPlan;
 use crate::records::RecordsConfig;
 pub use crate::teams_settings::{SkillGroup, TeamsSettings};
@@ -47,6 +48,9 @@ pub struct Settings {
     /// How much goes into the log.
     #[serde(default)]
     pub logging: LoggingSettings,
+    /// Which codecs calls may use.
+    #[serde(default)]
+    pub media: MediaSettings,
 }
 
 /// How the agent's line behaves, and the states IT defines for it.

@@ -104,6 +104,7 @@ fn rows(s: &Settings) -> Vec<(&'static str, String)> {
         ("ui.language", opt(s.ui.language.clone())),
         ("ui.answer_key", s.ui.answer_key.clone()),
         ("ui.hangup_key", s.ui.hangup_key.clone()),
+        ("media.codecs", list(&s.media.codecs)),
         ("logging.level", s.logging.level.as_str().to_owned()),
     ]
 }

@@ -40,6 +40,7 @@ async fn a_practice_call_is_escalated_to_a_practice_expert() {
         call_waiting: true,
         practice: true,
         srtp: SrtpPolicy::Offer,
+        codecs: Vec::new(),
         devices: DeviceChoice::default(),
         ringing: Ringing::Silent,
         voice: VoiceConfig::default(),

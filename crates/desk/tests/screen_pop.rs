@@ -82,6 +82,7 @@ async fn registered_engine(
         call_waiting: true,
         practice: false,
         srtp: SrtpPolicy::Offer,
+        codecs: Vec::new(),
         devices: DeviceChoice::default(),
         ringing: Ringing::Silent,
         voice: VoiceConfig::default(),

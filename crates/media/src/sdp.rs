@@ -116,8 +116,11 @@ pub struct LocalSdp {
     local: SocketAddr,
     session_id: u64,
     version: u64,
-    /// Before the first exchange: every codec we speak, in our order of preference.
+    /// Before the first exchange: every codec we may use, in our order of preference.
     audio: Vec<(Codec, u8)>,
+    /// The codecs we may use at all (the settings may leave some out): an offer or answer is
+    /// read for these only, for the whole dialog.
+    allowed: Vec<Codec>,
     dtmf_pt: Option<u8>,
     /// RTCP multiplexed on the RTP port: offered until an exchange settles it.
     rtcp_mux: bool,
@@ -142,14 +145,21 @@ impl LocalSdp {
             // Keep within the 63 bits that every parser takes as a signed integer.
             session_id: random >> 1,
             version: 0,
-            audio: Codec::PREFERENCE
-                .into_iter()
-                .map(|c| (c, c.static_payload_type().unwrap_or(OPUS_PT)))
-                .collect(),
+            audio: payload_types(&Codec::PREFERENCE),
+            allowed: Codec::PREFERENCE.to_vec(),
             dtmf_pt: Some(TELEPHONE_EVENT_PT),
             rtcp_mux: true,
             security,
         }
+    }
+
+    /// Uses only `codecs`, offered in that order (all of ours when it is empty).
+    pub fn with_codecs(mut self, codecs: &[Codec]) -> Self {
+        if !codecs.is_empty() {
+            self.audio = payload_types(codecs);
+            self.allowed = codecs.to_vec();
+        }
+        self
     }
 
     pub fn local(&self) -> SocketAddr {
@@ -171,7 +181,8 @@ impl LocalSdp {
         remote_offer: &str,
         wish: Direction,
     ) -> Result<(String, Negotiated), MediaError> {
-        let (mut negotiated, security) = read_stream(remote_offer, wish, Choice::OursFirst)?;
+        let (mut negotiated, security) =
+            read_stream(remote_offer, wish, Choice::OursFirst, &self.allowed)?;
         negotiated.srtp = self.security.answer(&security)?;
         negotiated.dtls = self.security.dtls().cloned();
         self.agree(&negotiated);
@@ -184,7 +195,8 @@ impl LocalSdp {
         remote_answer: &str,
         offered: Direction,
     ) -> Result<Negotiated, MediaError> {
-        let (mut negotiated, security) = read_stream(remote_answer, offered, Choice::TheirsFirst)?;
+        let (mut negotiated, security) =
+            read_stream(remote_answer, offered, Choice::TheirsFirst, &self.allowed)?;
         negotiated.srtp = self.security.read_answer(&security)?;
         negotiated.dtls = self.security.dtls().cloned();
         self.agree(&negotiated);
@@ -203,6 +215,14 @@ impl LocalSdp {
     }
 }
 
+/// Each codec with its payload type: the static one, or ours for Opus.
+fn payload_types(codecs: &[Codec]) -> Vec<(Codec, u8)> {
+    codecs
+        .iter()
+        .map(|&c| (c, c.static_payload_type().unwrap_or(OPUS_PT)))
+        .collect()
+}
+
 /// Writes `ours` as a description with `direction`.
 fn describe(ours: &LocalSdp, direction: Direction) -> String {
     let LocalSdp {
@@ -210,6 +230,7 @@ fn describe(ours: &LocalSdp, direction: Direction) -> String {
         session_id,
         version,
         ref audio,
+        allowed: _,
         dtmf_pt,
         rtcp_mux,
         ref security,
@@ -282,9 +303,14 @@ fn describe(ours: &LocalSdp, direction: Direction) -> String {
 
 /// Whether we could answer `remote_offer` under `policy` (a codec in common, encryption as the
 /// policy demands), so a call we would refuse on answering is refused before it rings.
-pub fn check_offer(remote_offer: &str, policy: SrtpPolicy) -> Result<(), MediaError> {
+pub fn check_offer(
+    remote_offer: &str,
+    policy: SrtpPolicy,
+    codecs: &[Codec],
+) -> Result<(), MediaError> {
     let anywhere = SocketAddr::from(([127, 0, 0, 1], 9));
     LocalSdp::secured(anywhere, policy)?
+        .with_codecs(codecs)
         .answer(remote_offer, Direction::SendRecv)
         .map(|_| ())
 }
@@ -292,8 +318,8 @@ pub fn check_offer(remote_offer: &str, policy: SrtpPolicy) -> Result<(), MediaEr
 /// Whose order of preference picks the codec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Choice {
-    /// Reading an offer: Opus whenever it is offered (it is better than G.711 on every count),
-    /// else the offerer's order.
+    /// Reading an offer: Opus whenever it is offered and allowed (it is better than G.711 on
+    /// every count), else the offerer's order.
     OursFirst,
     /// Reading an answer: the answerer has chosen; take its first format that we speak.
     TheirsFirst,
@@ -303,7 +329,7 @@ enum Choice {
 /// are left for [`LocalSecurity`] to agree.
 #[cfg(test)]
 fn read(body: &str, wish: Direction, choice: Choice) -> Result<Negotiated, MediaError> {
-    read_stream(body, wish, choice).map(|(negotiated, _)| negotiated)
+    read_stream(body, wish, choice, &Codec::PREFERENCE).map(|(negotiated, _)| negotiated)
 }
 
 /// Reads a remote description's audio stream and what it says about security.
@@ -311,6 +337,7 @@ fn read_stream(
     body: &str,
     wish: Direction,
     choice: Choice,
+    allowed: &[Codec],
 ) -> Result<(Negotiated, RemoteSecurity), MediaError> {
     let sd = SessionDescription::unmarshal(&mut Cursor::new(body))
         .map_err(|e| MediaError::Sdp(e.to_string()))?;
@@ -360,6 +387,7 @@ fn read_stream(
             };
             Some((codec?, pt))
         })
+        .filter(|(codec, _)| allowed.contains(codec))
         .collect();
     let chosen = match choice {
         Choice::OursFirst => formats
@@ -586,6 +614,41 @@ mod tests {
             LocalSdp::new(local).answer(&renamed, Direction::SendRecv),
             Err(MediaError::NoCommonCodec)
         ));
+    }
+
+    #[test]
+    fn the_allowed_codecs_are_all_we_offer_take_or_accept_in_an_answer() {
+        let local: SocketAddr = "127.0.0.1:50000".parse().expect("addr");
+        let g711 = [Codec::Pcma, Codec::Pcmu];
+        let mut sdp = LocalSdp::new(local).with_codecs(&g711);
+        let offer = sdp.offer(Direction::SendRecv);
+        assert!(
+            offer.contains("m=audio 50000 RTP/AVP 8 0 101\r\n"),
+            "{offer}"
+        );
+        assert!(!offer.contains("opus"), "{offer}");
+        // baresip offers Opus first: we take PCMU, the one it offers that we allow.
+        let (body, n) = LocalSdp::new(local)
+            .with_codecs(&g711)
+            .answer(BARESIP_OFFER, Direction::SendRecv)
+            .expect("PCMU offered");
+        assert_eq!((n.codec, n.payload_type), (Codec::Pcmu, 0));
+        assert!(!body.contains("opus"), "{body}");
+        // An answer choosing what we did not allow is not taken.
+        let opus_answer = BARESIP_OFFER.replace("RTP/AVP 0 96 101", "RTP/AVP 96 101");
+        assert!(matches!(
+            sdp.read_answer(&opus_answer, Direction::SendRecv),
+            Err(MediaError::NoCommonCodec)
+        ));
+        // An offer with nothing allowed is refused before the phone rings.
+        let opus_only = BARESIP_OFFER.replace("RTP/AVP 0 96 101", "RTP/AVP 96 101");
+        assert!(check_offer(&opus_only, SrtpPolicy::Offer, &[Codec::Opus]).is_ok());
+        assert!(matches!(
+            check_offer(&opus_only, SrtpPolicy::Offer, &g711),
+            Err(MediaError::NoCommonCodec)
+        ));
+        assert_eq!(Codec::from_name("PCMA"), Some(Codec::Pcma));
+        assert_eq!(Codec::from_name("g722"), None);
     }
 
     #[test]

@@ -260,6 +260,7 @@ export function settingLabel(key: string): string {
     "ui.language": t("Language"),
     "ui.answer_key": t("Answer hotkey"),
     "ui.hangup_key": t("Hang-up hotkey"),
+    "media.codecs": t("Codecs"),
     "logging.level": t("Log level"),
   };
   return labels[key] ?? key;

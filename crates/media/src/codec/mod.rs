@@ -70,6 +70,13 @@ impl Codec {
             .find(|c| c.encoding_name().eq_ignore_ascii_case(name) && c.clock_rate() == clock_rate)
     }
 
+    /// The codec a setting names: "opus", "pcmu" or "pcma", in any case.
+    pub fn from_name(name: &str) -> Option<Codec> {
+        Self::PREFERENCE
+            .into_iter()
+            .find(|c| c.encoding_name().eq_ignore_ascii_case(name))
+    }
+
     /// The codec a static payload type means when no `a=rtpmap` redefines it.
     pub fn from_static(payload_type: u8) -> Option<Codec> {
         Self::PREFERENCE

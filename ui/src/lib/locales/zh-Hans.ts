@@ -169,6 +169,7 @@ export default {
   "Language": "语言",
   "Answer hotkey": "接听快捷键",
   "Hang-up hotkey": "挂断快捷键",
+  "Codecs": "编解码器",
   "Log level": "日志级别",
   "Create diagnostics bundle": "创建诊断包",
   "Creating the diagnostics bundle…": "正在创建诊断包…",

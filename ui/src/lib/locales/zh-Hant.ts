@@ -169,6 +169,7 @@ export default {
   "Language": "語言",
   "Answer hotkey": "接聽快速鍵",
   "Hang-up hotkey": "掛斷快速鍵",
+  "Codecs": "編解碼器",
   "Log level": "記錄層級",
   "Create diagnostics bundle": "建立診斷套件",
   "Creating the diagnostics bundle…": "正在建立診斷套件…",
