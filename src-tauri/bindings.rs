@@ -5,6 +5,7 @@
 use switchboard_desk::diagnostics::BundleReport;
 use switchboard_desk::directory::{Expert, Presence};
 use switchboard_desk::event::{ConsultOutcome, EngineEvent};
+use switchboard_desk::provision_link::{LinkPrompt, OfferedChange, ProvisionOffer};
 use switchboard_desk::screen_pop::CustomerLookup;
 use switchboard_desk::settings_view::{SettingRow, SettingsView};
 use switchboard_desk::snapshot::{
@@ -31,6 +32,9 @@ pub fn typescript() -> String {
         DeviceList::decl(),
         DeviceChoice::decl(),
         BundleReport::decl(),
+        OfferedChange::decl(),
+        ProvisionOffer::decl(),
+        LinkPrompt::decl(),
         AgentState::decl(),
         StateCause::decl(),
         StateChoice::decl(),

@@ -8,6 +8,7 @@ mod error;
 mod events;
 mod hotkeys;
 mod links;
+mod provision_links;
 mod startup;
 
 use tauri::Manager;
@@ -47,6 +48,7 @@ pub fn run() -> anyhow::Result<()> {
         .invoke_handler(commands::handler())
         .setup(move |app| {
             app.manage(commands::settings::InEffect(effective.clone()));
+            app.manage(provision_links::PendingLink::default());
             let started = tauri::async_runtime::block_on(startup::start_engine(effective))?;
             let alerts = alerts::Alerts::new(started.ui.language.as_deref());
             events::forward(

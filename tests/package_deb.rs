@@ -161,7 +161,7 @@ fn the_deb_installs_runs_under_policy_and_removes_cleanly() {
         .lines()
         .find_map(|l| l.strip_prefix("MimeType="))
         .expect("MimeType");
-    for scheme in ["tel", "sip", "sips", "callto"] {
+    for scheme in ["tel", "sip", "sips", "callto", "switchboard"] {
         assert!(
             mime.split(';')
                 .any(|m| m == format!("x-scheme-handler/{scheme}")),

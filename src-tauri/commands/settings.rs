@@ -1,11 +1,13 @@
-//! The settings panel: the diagnostics bundle for IT.
+//! The settings panel: the diagnostics bundle for IT, and a provisioning link's answer.
 
 use switchboard_desk::diagnostics::{self, BundleReport};
-use switchboard_desk::policy::Effective;
-use switchboard_desk::DeskError;
+use switchboard_desk::policy::{self, Effective};
+use switchboard_desk::provision_link::LinkPrompt;
+use switchboard_desk::{DeskError, Settings};
 use tauri::State;
 
 use crate::error::CommandError;
+use crate::provision_links::PendingLink;
 
 /// The settings the app started with, which a bundle reports.
 pub struct InEffect(pub Effective);
@@ -30,4 +32,47 @@ pub async fn create_diagnostics(
     .await
     .map_err(|e| DeskError::Command(e.to_string()))?
     .map_err(|e| DeskError::Command(e.to_string()).into())
+}
+
+/// The provisioning link waiting for an answer, if any (for a window that opens after it came).
+#[tauri::command]
+pub fn provision_prompt(pending: State<'_, PendingLink>) -> Option<LinkPrompt> {
+    let link = pending.peek()?;
+    Some(LinkPrompt::Offer {
+        offer: link.offer(&policy::of_this_desk()),
+    })
+}
+
+/// The agent confirmed the link: its settings are written into theirs (the old file kept as
+/// `.bak`) and the password typed, if any, goes to the keychain. They apply at the next start.
+#[tauri::command]
+pub async fn accept_provision(
+    pending: State<'_, PendingLink>,
+    password: Option<String>,
+) -> Result<(), CommandError> {
+    let link = pending
+        .take()
+        .ok_or_else(|| DeskError::Command("no provisioning link is waiting".into()))?;
+    let path = Settings::user_path()
+        .ok_or_else(|| DeskError::Command("no config directory for the settings".into()))?;
+    tauri::async_runtime::spawn_blocking(move || {
+        let user = policy::read(&path)?;
+        let plan = link.provision(
+            user.as_deref(),
+            &policy::read(&policy::machine_path()),
+            password.as_deref(),
+        )?;
+        plan.apply(&path).map(|_| ())
+    })
+    .await
+    .map_err(|e| DeskError::Command(e.to_string()))?
+    .map_err(|e| DeskError::Command(e).into())
+}
+
+/// The agent turned the link down: it is dropped.
+#[tauri::command]
+pub fn decline_provision(pending: State<'_, PendingLink>) {
+    if pending.take().is_some() {
+        tracing::info!("provisioning link declined");
+    }
 }

@@ -25,6 +25,7 @@ pub mod policy_preset;
 pub mod practice;
 mod practice_experts;
 pub mod provision;
+pub mod provision_link;
 pub mod records;
 pub mod screen_pop;
 pub mod settings;

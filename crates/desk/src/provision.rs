@@ -82,11 +82,21 @@ impl Provision {
         if let Some(stray) = top.keys().next() {
             return Err(format!("`{stray}` is not [settings] or [secrets]"));
         }
-        // The settings must be settings this version reads.
+        Self::new(settings, secrets)
+    }
+
+    /// A provisioning of `settings` (the whole settings file) and `secrets`, checked: the
+    /// settings must be settings this version reads.
+    pub fn new(settings: Table, secrets: Vec<(String, String)>) -> Result<Self, String> {
         Value::Table(settings.clone())
             .try_into::<Settings>()
             .map_err(|e| format!("[settings]: {e}"))?;
-        Ok(Self { settings, secrets })
+        Ok(Self::unchecked(settings, secrets))
+    }
+
+    /// One its caller checked another way (a link's, under the machine policy).
+    pub(crate) fn unchecked(settings: Table, secrets: Vec<(String, String)>) -> Self {
+        Self { settings, secrets }
     }
 
     /// The secrets' names.

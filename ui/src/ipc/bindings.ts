@@ -108,6 +108,24 @@ files: Array<string>, bytes: number,
  */
 redacted: number, };
 
+export type OfferedChange = { key: string, 
+/**
+ * The value in effect now ("" when unset).
+ */
+from: string, to: string, 
+/**
+ * Locked by the machine policy: shown, and left as it is.
+ */
+managed: boolean, };
+
+export type ProvisionOffer = { changes: Array<OfferedChange>, 
+/**
+ * The link sets up a line: the window asks for its password (optional).
+ */
+asksPassword: boolean, };
+
+export type LinkPrompt = { "kind": "offer", offer: ProvisionOffer, } | { "kind": "refused", reason: string, };
+
 export type AgentState = { "state": "offline" } | { "state": "available" } | { "state": "notReady", reason: string, } | { "state": "onCall" } | { "state": "wrapUp", endsAtMs: number | null, };
 
 export type Cause = "agent" | "callStarted" | "callsEnded" | "wrapUpTimer" | "restored";

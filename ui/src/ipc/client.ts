@@ -2,7 +2,7 @@
 // ./bindings.ts, which the Rust side generates.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { BundleReport, CallId, Choice, DeviceChoice, EngineEvent, Expert, HistoryEntry, Snapshot } from "./bindings";
+import type { BundleReport, CallId, Choice, LinkPrompt, DeviceChoice, EngineEvent, Expert, HistoryEntry, Snapshot } from "./bindings";
 
 export const snapshot = (): Promise<Snapshot> => invoke<Snapshot>("snapshot");
 export const answerCall = (call: CallId): Promise<void> => invoke("answer_call", { call });
@@ -24,6 +24,11 @@ export const setDisposition = (call: CallId, code: string): Promise<void> =>
   invoke("set_disposition", { call, code });
 export const history = (search: string): Promise<HistoryEntry[]> => invoke<HistoryEntry[]>("history", { search });
 export const chooseDevices = (choice: DeviceChoice): Promise<void> => invoke("choose_devices", { choice });
+export const provisionPrompt = (): Promise<LinkPrompt | null> => invoke<LinkPrompt | null>("provision_prompt");
+export const acceptProvision = (password: string | null): Promise<void> => invoke("accept_provision", { password });
+export const declineProvision = (): Promise<void> => invoke("decline_provision");
+export const onProvisionLink = (f: (p: LinkPrompt) => void): Promise<UnlistenFn> =>
+  listen<LinkPrompt>("provision-link", (e) => f(e.payload));
 export const createDiagnostics = (): Promise<BundleReport> => invoke<BundleReport>("create_diagnostics");
 export const teamsSignIn = (method: "browser" | "deviceCode"): Promise<void> => invoke("teams_sign_in", { method });
 export const teamsCancelSignIn = (): Promise<void> => invoke("teams_cancel_sign_in");
