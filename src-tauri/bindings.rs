@@ -13,6 +13,7 @@ use switchboard_desk::snapshot::{
 };
 use switchboard_desk::store::{CaseView, CustomerRecord, HistoryEntry, Interaction};
 use switchboard_desk::teams_link::{PresenceProblem, SignInView, TeamsView};
+use switchboard_desk::updates::UpdateView;
 use switchboard_desk::{
     AgentState, AudioDevice, CallId, DeviceChoice, DeviceDirection, DeviceList, EndReason,
     MediaStats, StateCause, StateChoice,
@@ -35,6 +36,7 @@ pub fn typescript() -> String {
         OfferedChange::decl(),
         ProvisionOffer::decl(),
         LinkPrompt::decl(),
+        UpdateView::decl(),
         AgentState::decl(),
         StateCause::decl(),
         StateChoice::decl(),

@@ -10,6 +10,7 @@ mod hotkeys;
 mod links;
 mod provision_links;
 mod startup;
+mod updates;
 
 use tauri::Manager;
 
@@ -45,10 +46,12 @@ pub fn run() -> anyhow::Result<()> {
             links::raise(app)
         }))
         .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .invoke_handler(commands::handler())
         .setup(move |app| {
             app.manage(commands::settings::InEffect(effective.clone()));
             app.manage(provision_links::PendingLink::default());
+            app.manage(updates::Updates::new(&effective.settings.updates));
             let started = tauri::async_runtime::block_on(startup::start_engine(effective))?;
             let alerts = alerts::Alerts::new(started.ui.language.as_deref());
             events::forward(
@@ -61,6 +64,7 @@ pub fn run() -> anyhow::Result<()> {
             app.manage(started.teams);
             hotkeys::install(app.handle(), &started.ui.answer_key, &started.ui.hangup_key)?;
             links::follow(app.handle());
+            updates::check_at_start(app.handle());
             Ok(())
         })
         .build(tauri::generate_context!())?

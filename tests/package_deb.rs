@@ -3,20 +3,25 @@
 //! policy in `/etc/switchboard/` with the trunk laid in by `switchboard --write-policy` (what the
 //! Windows installers run), the installed app launched under Xvfb with tauri-driver, its
 //! locked settings read-only and a practice call taken; then `dpkg -r`, and nothing of it left
-//! in `/usr`. The .rpm built beside it is read with rpm for the same files and dependencies.
+//! in `/usr`. On the way the installed app updates itself from an HTTPS server on loopback:
+//! a package whose signature does not match is refused, the signed one installed. The .rpm
+//! built beside it is read with rpm for the same files and dependencies.
 //!
 //! The packages come from `./scripts/package --debug`, which the test command runs first, so
 //! the installed binary is the one the other tests ran.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod common;
 
 use common::eventually;
 use switchboard_testkit::desktop::{Desktop, TauriDriver};
+use switchboard_testkit::http::{HttpServer, Response};
 use switchboard_testkit::output;
+use switchboard_testkit::tls::TestCa;
 use switchboard_testkit::webdriver::Session;
 
 const POLICY: &str = "/etc/switchboard/policy.toml";
@@ -176,14 +181,22 @@ fn the_deb_installs_runs_under_policy_and_removes_cleanly() {
         .expect("the example policy");
     assert!(example.contains("[locked.trunk]"));
 
-    // IT's policy: the wrap-up time and log level locked, a disposition list preset.
+    // An update server on loopback (HTTPS, a test CA) offering 0.1.1, signed with a key made
+    // here; it first serves a signature that does not match the package.
+    let update = UpdateServer::start(&out);
+
+    // IT's policy: the wrap-up time and log level locked, a disposition list preset, updates
+    // from that server under that key.
     ok(root("mkdir", &["-p", "/etc/switchboard"]), "mkdir");
     let staged = out.join("policy.toml");
     std::fs::write(
         &staged,
-        "[locked.agent]\nwrap_up_secs = 20\ndisposition_required = true\n\
-         [defaults.agent]\ndispositions = [\"Solved\", \"Callback\"]\n\
-         [locked.logging]\nlevel = \"debug\"\n",
+        format!(
+            "[locked.agent]\nwrap_up_secs = 20\ndisposition_required = true\n\
+             [defaults.agent]\ndispositions = [\"Solved\", \"Callback\"]\n\
+             [locked.logging]\nlevel = \"debug\"\n{}",
+            update.policy()
+        ),
     )
     .expect("policy");
     ok(
@@ -313,6 +326,41 @@ fn the_deb_installs_runs_under_policy_and_removes_cleanly() {
         || std::fs::read_to_string(&log).is_ok_and(|l| l.contains("DEBUG")),
         || format!("no debug lines in {}", log.display()),
     );
+    // The update the app found at start: a package whose signature does not match is not
+    // installed; once the server has the right signature, it is.
+    let status = || app.wait_element("[data-testid=updates]", Duration::from_secs(2));
+    let state = |want: &'static str, secs: u64| {
+        app.wait_text(
+            "[data-testid=update-text]",
+            Duration::from_secs(secs),
+            |_| {
+                app.script("return document.querySelector('[data-testid=updates]').dataset.state")
+                    == want
+            },
+        )
+    };
+    status();
+    let text = state("available", 20);
+    assert!(text.contains("0.1.1"), "{text}");
+    let install = app.wait_element("[data-testid=install-update]", Duration::from_secs(2));
+    app.click(&install);
+    let refused = state("failed", 60);
+    assert!(refused.to_lowercase().contains("signature"), "{refused}");
+    assert_eq!(
+        installed_version(),
+        version,
+        "a bad signature installs nothing"
+    );
+    update.sign_correctly();
+    let check = app.wait_element("[data-testid=check-update]", Duration::from_secs(2));
+    app.click(&check);
+    state("available", 20);
+    let install = app.wait_element("[data-testid=install-update]", Duration::from_secs(2));
+    app.click(&install);
+    let done = state("installed", 120);
+    assert!(done.contains("0.1.1"), "{done}");
+    assert_eq!(installed_version(), "0.1.1");
+    desktop.screenshot(&out.join("3-installed-update.png"));
     drop(app);
     drop(driver);
     drop(desktop);
@@ -322,6 +370,145 @@ fn the_deb_installs_runs_under_policy_and_removes_cleanly() {
     assert!(!Path::new(entry_path).exists(), "the desktop entry is gone");
     let left_over: Vec<&str> = files.lines().filter(|f| Path::new(f).is_file()).collect();
     assert!(left_over.is_empty(), "left behind: {left_over:?}");
+}
+
+fn installed_version() -> String {
+    let out = Command::new("dpkg-query")
+        .args(["--showformat=${Version}", "--show", "switchboard"])
+        .output()
+        .expect("dpkg-query");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// The Tauri CLI the project builds its packages with.
+fn tauri_cli() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/node_modules/.bin/tauri")
+}
+
+/// An update source: 0.1.1 as a .deb (the same build, repackaged under the next version),
+/// a minisign key made for the test, its manifest and package over HTTPS on loopback.
+struct UpdateServer {
+    server: HttpServer,
+    ca: PathBuf,
+    pubkey: String,
+    signature: Arc<Mutex<String>>,
+    good: String,
+}
+
+impl UpdateServer {
+    fn start(out: &Path) -> Self {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let bundled = Command::new(tauri_cli())
+            .args(["bundle", "--ci", "--debug", "--bundles", "deb"])
+            .args(["--config", r#"{"version":"0.1.1"}"#])
+            .current_dir(root)
+            .output()
+            .expect("tauri bundle");
+        assert!(
+            bundled.status.success(),
+            "{}",
+            String::from_utf8_lossy(&bundled.stderr)
+        );
+        let next = bundle("deb", "Switchboard_0.1.1_amd64.deb");
+        let key = out.join("update.key");
+        let generated = Command::new(tauri_cli())
+            .args(["signer", "generate", "--ci", "--force", "--password", ""])
+            .arg("--write-keys")
+            .arg(&key)
+            .output()
+            .expect("tauri signer generate");
+        assert!(
+            generated.status.success(),
+            "{}",
+            String::from_utf8_lossy(&generated.stderr)
+        );
+        let sign = |file: &Path| {
+            let signed = Command::new(tauri_cli())
+                .args(["signer", "sign", "--password", ""])
+                .arg("--private-key-path")
+                .arg(&key)
+                .arg(file)
+                .output()
+                .expect("tauri signer sign");
+            assert!(
+                signed.status.success(),
+                "{}",
+                String::from_utf8_lossy(&signed.stderr)
+            );
+            std::fs::read_to_string(file.with_extension("deb.sig")).expect("the signature")
+        };
+        let good = sign(&next);
+        // A genuine signature by the same key, of another package: what a swapped download
+        // looks like.
+        let other = out.join("other.deb");
+        std::fs::copy(
+            bundle(
+                "deb",
+                &format!("Switchboard_{}_amd64.deb", env!("CARGO_PKG_VERSION")),
+            ),
+            &other,
+        )
+        .expect("copy");
+        let wrong = sign(&other);
+        let pubkey = std::fs::read_to_string(key.with_extension("key.pub")).expect("public key");
+        let tls = TestCa::create(&out.join("ca"), "Update test CA");
+        let files = tls.issue("updates", &["IP:127.0.0.1"]);
+        let package = std::fs::read(&next).expect("package");
+        let signature = Arc::new(Mutex::new(wrong));
+        let served = signature.clone();
+        let port = Arc::new(std::sync::OnceLock::<u16>::new());
+        let port_in = port.clone();
+        let server = HttpServer::start_tls(&files, move |request| {
+            let here = port_in.get().copied().unwrap_or(0);
+            match request.target.as_str() {
+                "/switchboard/linux-x86_64/0.1.0" => Response::json(
+                    200,
+                    &serde_json::json!({
+                        "version": "0.1.1",
+                        "notes": "Test release",
+                        "pub_date": "2026-12-01T00:00:00Z",
+                        "platforms": {"linux-x86_64-deb": {
+                            "signature": served.lock().expect("signature").clone(),
+                            "url": format!("https://127.0.0.1:{here}/packages/Switchboard_0.1.1_amd64.deb"),
+                        }},
+                    }),
+                ),
+                "/packages/Switchboard_0.1.1_amd64.deb" => Response {
+                    status: 200,
+                    headers: vec![(
+                        "Content-Type".into(),
+                        "application/vnd.debian.binary-package".into(),
+                    )],
+                    body: package.clone(),
+                    delay: Duration::ZERO,
+                },
+                _ => Response::json(404, &serde_json::json!({})),
+            }
+        });
+        let _ = port.set(server.port);
+        Self {
+            server,
+            ca: tls.certificate.clone(),
+            pubkey: pubkey.trim().to_owned(),
+            signature,
+            good,
+        }
+    }
+
+    /// The `[locked.updates]` section pointing at this server.
+    fn policy(&self) -> String {
+        format!(
+            "[locked.updates]\nendpoint = \"https://127.0.0.1:{}/switchboard/{{{{target}}}}-{{{{arch}}}}/{{{{current_version}}}}\"\n\
+             pubkey = \"{}\"\nca_file = \"{}\"\n",
+            self.server.port,
+            self.pubkey,
+            self.ca.display()
+        )
+    }
+
+    fn sign_correctly(&self) {
+        *self.signature.lock().expect("signature") = self.good.clone();
+    }
 }
 
 fn size_mib(path: &Path) -> f64 {

@@ -177,6 +177,14 @@ fn practice_mode_in_traditional_chinese() {
         "read-only"
     );
     desktop.screenshot(&out.join("4-settings-managed-zh-hant.png"));
+    // No update source is configured: nothing to check.
+    app.wait_text("[data-testid=update-text]", Duration::from_secs(5), |t| {
+        t == "未設定更新來源。"
+    });
+    assert_eq!(
+        app.script("return document.querySelector('[data-testid=check-update]').disabled"),
+        serde_json::json!(true)
+    );
 
     // A diagnostics bundle from the panel: beside this run's log, holding it, the practice
     // call's quality and the settings with the lock.

@@ -1,4 +1,5 @@
-//! The settings panel: the diagnostics bundle for IT, and a provisioning link's answer.
+//! The settings panel: updates, the diagnostics bundle for IT, and a provisioning link's
+//! answer.
 
 use switchboard_desk::diagnostics::{self, BundleReport};
 use switchboard_desk::policy::{self, Effective};
@@ -8,6 +9,8 @@ use tauri::State;
 
 use crate::error::CommandError;
 use crate::provision_links::PendingLink;
+use crate::updates::Updates;
+use switchboard_desk::updates::UpdateView;
 
 /// The settings the app started with, which a bundle reports.
 pub struct InEffect(pub Effective);
@@ -75,4 +78,26 @@ pub fn decline_provision(pending: State<'_, PendingLink>) {
     if pending.take().is_some() {
         tracing::info!("provisioning link declined");
     }
+}
+
+#[tauri::command]
+pub fn update_status(updates: State<'_, Updates>) -> UpdateView {
+    updates.view()
+}
+
+#[tauri::command]
+pub async fn check_update<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    updates: State<'_, Updates>,
+) -> Result<UpdateView, CommandError> {
+    Ok(updates.check(&app).await)
+}
+
+/// Installs the update the last check found, once its signature is verified.
+#[tauri::command]
+pub async fn install_update<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    updates: State<'_, Updates>,
+) -> Result<UpdateView, CommandError> {
+    Ok(updates.install(&app).await)
 }

@@ -37,6 +37,7 @@ pub mod teams_roster;
 pub mod teams_settings;
 pub mod teams_vault;
 mod toml_file;
+pub mod updates;
 
 pub use availability::{AgentState, Cause as StateCause, Choice as StateChoice, WrapUpPolicy};
 pub use devices::{DeviceChoice, Ringing};

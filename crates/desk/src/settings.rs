@@ -19,6 +19,7 @@ pub use crate::media_settings::MediaSettings;
 use crate::phone::NumberPlan;
 use crate::records::RecordsConfig;
 pub use crate::teams_settings::{SkillGroup, TeamsSettings};
+pub use crate::updates::UpdateSettings;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {reason}")]
@@ -51,6 +52,9 @@ pub struct Settings {
     /// Which codecs calls may use.
     #[serde(default)]
     pub media: MediaSettings,
+    /// Whether and from where the app updates itself.
+    #[serde(default)]
+    pub updates: UpdateSettings,
 }
 
 /// How the agent's line behaves, and the states IT defines for it.

@@ -106,6 +106,8 @@ fn rows(s: &Settings) -> Vec<(&'static str, String)> {
         ("ui.hangup_key", s.ui.hangup_key.clone()),
         ("media.codecs", list(&s.media.codecs)),
         ("logging.level", s.logging.level.as_str().to_owned()),
+        ("updates.allowed", s.updates.allowed.to_string()),
+        ("updates.endpoint", opt(s.updates.endpoint.clone())),
     ]
 }
 

@@ -126,6 +126,8 @@ asksPassword: boolean, };
 
 export type LinkPrompt = { "kind": "offer", offer: ProvisionOffer, } | { "kind": "refused", reason: string, };
 
+export type UpdateView = { "state": "off" } | { "state": "unconfigured" } | { "state": "idle" } | { "state": "checking" } | { "state": "upToDate" } | { "state": "available", version: string, notes: string | null, } | { "state": "installing", version: string, } | { "state": "installed", version: string, } | { "state": "failed", message: string, };
+
 export type AgentState = { "state": "offline" } | { "state": "available" } | { "state": "notReady", reason: string, } | { "state": "onCall" } | { "state": "wrapUp", endsAtMs: number | null, };
 
 export type Cause = "agent" | "callStarted" | "callsEnded" | "wrapUpTimer" | "restored";

@@ -2,7 +2,7 @@
 // ./bindings.ts, which the Rust side generates.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { BundleReport, CallId, Choice, LinkPrompt, DeviceChoice, EngineEvent, Expert, HistoryEntry, Snapshot } from "./bindings";
+import type { BundleReport, CallId, Choice, LinkPrompt, UpdateView, DeviceChoice, EngineEvent, Expert, HistoryEntry, Snapshot } from "./bindings";
 
 export const snapshot = (): Promise<Snapshot> => invoke<Snapshot>("snapshot");
 export const answerCall = (call: CallId): Promise<void> => invoke("answer_call", { call });
@@ -29,6 +29,11 @@ export const acceptProvision = (password: string | null): Promise<void> => invok
 export const declineProvision = (): Promise<void> => invoke("decline_provision");
 export const onProvisionLink = (f: (p: LinkPrompt) => void): Promise<UnlistenFn> =>
   listen<LinkPrompt>("provision-link", (e) => f(e.payload));
+export const updateStatus = (): Promise<UpdateView> => invoke<UpdateView>("update_status");
+export const checkUpdate = (): Promise<UpdateView> => invoke<UpdateView>("check_update");
+export const installUpdate = (): Promise<UpdateView> => invoke<UpdateView>("install_update");
+export const onUpdateStatus = (f: (u: UpdateView) => void): Promise<UnlistenFn> =>
+  listen<UpdateView>("update-status", (e) => f(e.payload));
 export const createDiagnostics = (): Promise<BundleReport> => invoke<BundleReport>("create_diagnostics");
 export const teamsSignIn = (method: "browser" | "deviceCode"): Promise<void> => invoke("teams_sign_in", { method });
 export const teamsCancelSignIn = (): Promise<void> => invoke("teams_cancel_sign_in");

@@ -14,6 +14,7 @@ import type {
   Interaction,
   PolicyView,
   RegistrationView,
+  UpdateView,
 } from "../ipc/bindings";
 
 /** "0:07", "12:04", "1:02:03" for a call connected at `connectedAtMs`. */
@@ -262,6 +263,8 @@ export function settingLabel(key: string): string {
     "ui.hangup_key": t("Hang-up hotkey"),
     "media.codecs": t("Codecs"),
     "logging.level": t("Log level"),
+    "updates.allowed": t("Updates allowed"),
+    "updates.endpoint": t("Update source"),
   };
   return labels[key] ?? key;
 }
@@ -385,4 +388,28 @@ export type Escalation = "transfer" | "consult" | "conference";
 /** "inbound" / "outbound" in the UI's language. */
 export function directionLabel(direction: string): string {
   return direction === "inbound" ? t("inbound") : t("outbound");
+}
+
+/** Where the app stands with updates, in words. */
+export function updateText(u: UpdateView): string {
+  switch (u.state) {
+    case "off":
+      return t("Updates are turned off by your organization.");
+    case "unconfigured":
+      return t("No update source is configured.");
+    case "idle":
+      return t("Not checked yet.");
+    case "checking":
+      return t("Checking for updates…");
+    case "upToDate":
+      return t("Switchboard is up to date.");
+    case "available":
+      return t("Switchboard {version} is available.", { version: u.version });
+    case "installing":
+      return t("Installing Switchboard {version}…", { version: u.version });
+    case "installed":
+      return t("Switchboard {version} is installed: restart Switchboard to use it.", { version: u.version });
+    case "failed":
+      return u.message;
+  }
 }
