@@ -27,9 +27,20 @@ use switchboard_testkit::webdriver::Session;
 const POLICY: &str = "/etc/switchboard/policy.toml";
 const INSTALLED: &str = "/usr/bin/switchboard";
 
+/// Which build's packages are tested: the debug build the test command packages, or with
+/// `SWITCHBOARD_PACKAGES=release` the release packages `./scripts/package` makes.
+fn profile() -> &'static str {
+    match std::env::var("SWITCHBOARD_PACKAGES").as_deref() {
+        Ok("release") => "release",
+        _ => "debug",
+    }
+}
+
 fn bundle(kind: &str, name: &str) -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/debug/bundle")
+        .join("target")
+        .join(profile())
+        .join("bundle")
         .join(kind)
         .join(name);
     assert!(
@@ -91,7 +102,8 @@ fn the_deb_installs_runs_under_policy_and_removes_cleanly() {
         "{POLICY} is already there: this machine has a policy the test would replace"
     );
     eprintln!(
-        "packages (debug build): .deb {:.1} MiB, .rpm {:.1} MiB",
+        "packages ({} build): .deb {:.1} MiB, .rpm {:.1} MiB",
+        profile(),
         size_mib(&deb),
         size_mib(&rpm)
     );
@@ -138,7 +150,8 @@ fn the_deb_installs_runs_under_policy_and_removes_cleanly() {
         .and_then(|s| s.trim().parse().ok())
         .expect("Installed-Size");
     eprintln!(
-        "installed size (debug build): {:.1} MiB",
+        "installed size ({} build): {:.1} MiB",
+        profile(),
         installed_kib / 1024.0
     );
 
@@ -247,7 +260,8 @@ fn the_deb_installs_runs_under_policy_and_removes_cleanly() {
         t == "Practice mode"
     });
     eprintln!(
-        "installed app, launch to ready (tauri-driver started, window up, practice line registered): {} ms",
+        "installed app ({} build), launch to ready (tauri-driver started, window up, practice line registered): {} ms",
+        profile(),
         launched.elapsed().as_millis()
     );
 
@@ -399,7 +413,8 @@ impl UpdateServer {
     fn start(out: &Path) -> Self {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let bundled = Command::new(tauri_cli())
-            .args(["bundle", "--ci", "--debug", "--bundles", "deb"])
+            .args(["bundle", "--ci", "--bundles", "deb"])
+            .args((profile() == "debug").then_some("--debug"))
             .args(["--config", r#"{"version":"0.1.1"}"#])
             .current_dir(root)
             .output()
