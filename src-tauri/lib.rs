@@ -16,10 +16,15 @@ use tauri::Manager;
 
 pub fn run() -> anyhow::Result<()> {
     let effective = switchboard_desk::policy::of_this_desk();
-    startup::init_logging(&effective.settings.logging);
+    let args: Vec<String> = std::env::args().collect();
+    // The command-line modes log to standard error only: installers run them as root or as
+    // the system account, whose log file would be nobody's (or an agent's made root-owned).
+    let command_line = ["--provision", "--write-policy", "--diagnostics"]
+        .iter()
+        .any(|mode| args.iter().any(|a| a == mode));
+    startup::init_logging(&effective.settings.logging, !command_line);
     startup::report(&effective);
     // `switchboard --provision FILE [--remove]`: IT sets the desk up, and no window opens.
-    let args: Vec<String> = std::env::args().collect();
     if let Some(at) = args.iter().position(|a| a == "--provision") {
         let file = args
             .get(at + 1)
@@ -38,7 +43,7 @@ pub fn run() -> anyhow::Result<()> {
                 .map(std::path::PathBuf::from)
                 .ok_or_else(|| anyhow::anyhow!("--out needs a file"))
         });
-        return startup::diagnostics(&effective, out.transpose()?);
+        return startup::diagnostics(effective, out.transpose()?);
     }
     tauri::Builder::default()
         // First: a second launch must hand over its link and exit before it starts anything.
@@ -49,10 +54,10 @@ pub fn run() -> anyhow::Result<()> {
         .plugin(tauri_plugin_updater::Builder::new().build())
         .invoke_handler(commands::handler())
         .setup(move |app| {
-            app.manage(commands::settings::InEffect(effective.clone()));
             app.manage(provision_links::PendingLink::default());
             app.manage(updates::Updates::new(&effective.settings.updates));
             let started = tauri::async_runtime::block_on(startup::start_engine(effective))?;
+            app.manage(commands::settings::InEffect(started.effective.clone()));
             let alerts = alerts::Alerts::new(started.ui.language.as_deref());
             events::forward(
                 app.handle().clone(),

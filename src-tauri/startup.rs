@@ -19,33 +19,35 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::commands::teams::Teams;
 
-/// Logs to standard error and to the rolling file in the platform's log directory, at the
-/// level the settings give (`SWITCHBOARD_LOG` overrides it). A log directory that cannot be
-/// written leaves standard error only: a read-only home must not keep the agent from working.
-pub fn init_logging(settings: &LoggingSettings) {
+/// Logs to standard error and, with `to_file`, to the rolling file in the platform's log
+/// directory, at the level the settings give (`SWITCHBOARD_LOG` overrides it). A log directory
+/// that cannot be written leaves standard error only: a read-only home must not keep the agent
+/// from working.
+pub fn init_logging(settings: &LoggingSettings, to_file: bool) {
     use tracing_subscriber::fmt::writer::MakeWriterExt;
     let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(settings.level.filter()));
-    let file = log_file::log_dir().map(|dir| (LogFile::open(&dir), dir));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let (result, problem) = match file {
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false);
+    let dir = log_file::log_dir().filter(|_| to_file);
+    let problem = match dir.as_deref().map(|d| (LogFile::open(d), d)) {
         Some((Ok(log), _)) => {
             let writer = std::io::stderr.and(move || log.clone());
-            (
-                builder.with_writer(writer).with_ansi(false).try_init(),
-                None,
-            )
+            let _ = builder.with_writer(writer).try_init();
+            None
         }
-        Some((Err(e), dir)) => (
-            builder.with_writer(std::io::stderr).try_init(),
-            Some(format!("{}: {e}", dir.display())),
-        ),
-        None => (builder.with_writer(std::io::stderr).try_init(), None),
+        Some((Err(e), dir)) => {
+            let _ = builder.with_writer(std::io::stderr).try_init();
+            Some(format!("{}: {e}", dir.display()))
+        }
+        None => {
+            let _ = builder.with_writer(std::io::stderr).try_init();
+            None
+        }
     };
-    if result.is_ok() {
-        if let Some(problem) = problem {
-            tracing::warn!("no log file: {problem}");
-        }
+    if let Some(problem) = problem {
+        tracing::warn!("no log file: {problem}");
     }
 }
 
@@ -86,50 +88,72 @@ pub fn write_policy(args: &[String]) -> anyhow::Result<()> {
 /// Writes a diagnostics bundle (see `switchboard_desk::diagnostics`) and says where on
 /// standard output.
 pub fn diagnostics(
-    effective: &policy::Effective,
+    mut effective: policy::Effective,
     out: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
-    let versions = vec![(
-        "switchboard".to_owned(),
-        env!("CARGO_PKG_VERSION").to_owned(),
-    )];
-    let report = switchboard_desk::diagnostics::of_this_desk(effective, versions, out)?;
+    complete(&mut effective);
+    let report = switchboard_desk::diagnostics::of_this_desk(&effective, versions(), out)?;
     println!("{}", serde_json::to_string(&report)?);
     Ok(())
 }
 
+/// The app's versions a diagnostics bundle names (the OS's are added by the bundle).
+pub fn versions() -> Vec<(String, String)> {
+    let mut versions = vec![(
+        "switchboard".to_owned(),
+        env!("CARGO_PKG_VERSION").to_owned(),
+    )];
+    if let Ok(webview) = tauri::webview_version() {
+        versions.push(("webview".to_owned(), webview));
+    }
+    versions
+}
+
 pub struct Started {
+    /// The settings in effect with every problem found starting on them.
+    pub effective: policy::Effective,
     pub engine: Engine,
     pub events: UnboundedReceiver<EngineEvent>,
     pub ui: UiSettings,
     pub teams: Teams,
 }
 
-pub async fn start_engine(mut effective: policy::Effective) -> anyhow::Result<Started> {
-    let settings = effective.settings.clone();
-    // A trunk that cannot be used (no line yet, a password not in the keychain) is reported in
-    // the Settings panel, and the desk runs the practice line meanwhile instead of not starting.
+/// What the settings leave to be found out by using them: a trunk that cannot be used (no
+/// line yet, a password not in the keychain) and a codec list that cannot. Each is added to
+/// the problems the Settings panel and a diagnostics bundle show; the desk then runs the
+/// practice line, or offers every codec, instead of not starting. The trunk's account, when
+/// it can be used.
+pub fn complete(effective: &mut policy::Effective) -> Option<(AccountConfig, SrtpPolicy)> {
+    let settings = &effective.settings;
     let trunk = settings
         .trunk
         .as_ref()
         .map(|t| t.account().map(|a| (a, t.srtp)));
-    let (account, practice, srtp) = match trunk {
-        Some(Ok((account, srtp))) => (account, false, srtp),
+    let mut problems = Vec::new();
+    let usable = match trunk {
+        Some(Ok(usable)) => Some(usable),
         Some(Err(e)) => {
-            tracing::error!("settings: {e}; running the practice line");
-            effective
-                .problems
-                .push(format!("{e}; running the practice line"));
-            (AccountConfig::new("agent"), true, SrtpPolicy::default())
+            problems.push(format!("{e}; running the practice line"));
+            None
         }
-        None => (AccountConfig::new("agent"), true, SrtpPolicy::default()),
+        None => None,
     };
     if let Err(e) = settings.media.check() {
-        tracing::error!("settings: {e}; offering every codec");
-        effective
-            .problems
-            .push(format!("{e}; offering every codec"));
+        problems.push(format!("{e}; using the codecs it names right"));
     }
+    for problem in problems {
+        tracing::error!("settings: {problem}");
+        effective.problems.push(problem);
+    }
+    usable
+}
+
+pub async fn start_engine(mut effective: policy::Effective) -> anyhow::Result<Started> {
+    let (account, practice, srtp) = match complete(&mut effective) {
+        Some((account, srtp)) => (account, false, srtp),
+        None => (AccountConfig::new("agent"), true, SrtpPolicy::default()),
+    };
+    let settings = effective.settings.clone();
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         practice,
@@ -159,6 +183,7 @@ pub async fn start_engine(mut effective: policy::Effective) -> anyhow::Result<St
     engine.show_settings(SettingsView::of(&effective))?;
     let teams = teams(&settings, &engine);
     Ok(Started {
+        effective,
         engine,
         events,
         ui: settings.ui.clone(),

@@ -51,6 +51,9 @@ impl Updates {
             return self.view();
         };
         self.show(app, UpdateView::Checking);
+        // What an earlier check found is stale now, whatever this one says.
+        let mut found = self.found.lock().await;
+        *found = None;
         let view = match updater(app, source) {
             Ok(updater) => match updater.check().await {
                 Ok(Some(update)) => {
@@ -59,7 +62,7 @@ impl Updates {
                         version: update.version.clone(),
                         notes: update.body.clone(),
                     };
-                    *self.found.lock().await = Some(update);
+                    *found = Some(update);
                     view
                 }
                 Ok(None) => UpdateView::UpToDate,
@@ -70,15 +73,21 @@ impl Updates {
         self.show(app, view)
     }
 
-    /// Downloads the update found, verifies its signature and installs it.
-    pub async fn install<R: Runtime>(&self, app: &AppHandle<R>) -> UpdateView {
-        let Some(update) = self.found.lock().await.take() else {
+    /// Downloads the update found, verifies its signature and installs it; never while the
+    /// agent is on a call (on Windows the installer ends the app).
+    pub async fn install<R: Runtime>(&self, app: &AppHandle<R>, on_a_call: bool) -> UpdateView {
+        if on_a_call {
             return self.show(
                 app,
                 UpdateView::Failed {
-                    message: "no update is waiting: check first".into(),
+                    message: "not during a call: install the update once the call is over".into(),
                 },
             );
+        }
+        // Held until the install is done: a second click waits, then finds nothing to do.
+        let mut found = self.found.lock().await;
+        let Some(update) = found.take() else {
+            return self.view();
         };
         let version = update.version.clone();
         self.show(

@@ -22,13 +22,7 @@ pub async fn create_diagnostics(
     settings: State<'_, InEffect>,
 ) -> Result<BundleReport, CommandError> {
     let effective = settings.0.clone();
-    let mut versions = vec![(
-        "switchboard".to_owned(),
-        env!("CARGO_PKG_VERSION").to_owned(),
-    )];
-    if let Ok(webview) = tauri::webview_version() {
-        versions.push(("webview".to_owned(), webview));
-    }
+    let versions = crate::startup::versions();
     tauri::async_runtime::spawn_blocking(move || {
         diagnostics::of_this_desk(&effective, versions, None)
     })
@@ -40,22 +34,23 @@ pub async fn create_diagnostics(
 /// The provisioning link waiting for an answer, if any (for a window that opens after it came).
 #[tauri::command]
 pub fn provision_prompt(pending: State<'_, PendingLink>) -> Option<LinkPrompt> {
-    let link = pending.peek()?;
-    Some(LinkPrompt::Offer {
-        offer: link.offer(&policy::of_this_desk()),
-    })
+    pending.offer().map(|offer| LinkPrompt::Offer { offer })
 }
 
-/// The agent confirmed the link: its settings are written into theirs (the old file kept as
-/// `.bak`) and the password typed, if any, goes to the keychain. They apply at the next start.
+/// The agent confirmed link `id` (the one on screen): its settings are written into theirs
+/// (the old file kept as `.bak`) and the password typed, if any, goes to the keychain. They
+/// apply at the next start. A failure leaves the link waiting, to try again.
 #[tauri::command]
 pub async fn accept_provision(
     pending: State<'_, PendingLink>,
+    id: u64,
     password: Option<String>,
 ) -> Result<(), CommandError> {
-    let link = pending
-        .take()
-        .ok_or_else(|| DeskError::Command("no provisioning link is waiting".into()))?;
+    let link = pending.get(id).ok_or_else(|| {
+        DeskError::Command(
+            "this setup link is no longer the one waiting: nothing was changed".into(),
+        )
+    })?;
     let path = Settings::user_path()
         .ok_or_else(|| DeskError::Command("no config directory for the settings".into()))?;
     tauri::async_runtime::spawn_blocking(move || {
@@ -69,13 +64,15 @@ pub async fn accept_provision(
     })
     .await
     .map_err(|e| DeskError::Command(e.to_string()))?
-    .map_err(|e| DeskError::Command(e).into())
+    .map_err(DeskError::Command)?;
+    pending.drop_link(Some(id));
+    Ok(())
 }
 
-/// The agent turned the link down: it is dropped.
+/// The agent turned link `id` down (or closed a refusal, with none): it is dropped.
 #[tauri::command]
-pub fn decline_provision(pending: State<'_, PendingLink>) {
-    if pending.take().is_some() {
+pub fn decline_provision(pending: State<'_, PendingLink>, id: Option<u64>) {
+    if pending.drop_link(id) {
         tracing::info!("provisioning link declined");
     }
 }
@@ -97,7 +94,9 @@ pub async fn check_update<R: tauri::Runtime>(
 #[tauri::command]
 pub async fn install_update<R: tauri::Runtime>(
     app: tauri::AppHandle<R>,
+    engine: State<'_, switchboard_desk::Engine>,
     updates: State<'_, Updates>,
 ) -> Result<UpdateView, CommandError> {
-    Ok(updates.install(&app).await)
+    let on_a_call = !engine.snapshot().calls.is_empty();
+    Ok(updates.install(&app, on_a_call).await)
 }

@@ -84,7 +84,8 @@ fn a_bundle_has_the_desks_state_and_none_of_its_secrets() {
         logs.join("switchboard.log"),
         format!(
             "INFO registered as agent7\nDEBUG old build: password {TRUNK_PASSWORD}\n\
-             DEBUG GET /me Authorization: Bearer {ACCESS_TOKEN}\nDEBUG refresh {REFRESH_TOKEN}\n"
+             DEBUG GET /me Authorization: Bearer {ACCESS_TOKEN}\nDEBUG refresh {REFRESH_TOKEN}\n\
+             DEBUG crm header {CRM_TOKEN}\n"
         ),
     )
     .expect("old log");
@@ -119,8 +120,8 @@ fn a_bundle_has_the_desks_state_and_none_of_its_secrets() {
     let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("report");
     assert_eq!(report["path"], bundle.display().to_string());
     assert_eq!(
-        report["redacted"], 3,
-        "password, bearer token, refresh token: {report}"
+        report["redacted"], 4,
+        "password, bearer token, refresh token, CRM token: {report}"
     );
     for secret in [TRUNK_PASSWORD, CRM_TOKEN, REFRESH_TOKEN, ACCESS_TOKEN] {
         assert!(!stdout.contains(secret) && !stderr.contains(secret));

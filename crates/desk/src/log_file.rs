@@ -92,14 +92,29 @@ impl RollingFile {
     }
 }
 
+/// Opened for appending; created readable by the user alone (logs name callers).
 fn append(path: &Path) -> io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(path)
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 impl Write for RollingFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.written > 0 && self.written + buf.len() as u64 > self.max_bytes {
-            self.roll()?;
+            // Another process (a second launch handing over a link) may have appended or
+            // rolled: the file's own size decides. A roll that fails (a file held open on
+            // Windows, a full disk) keeps this file going, and is tried again once as much
+            // again has been written.
+            self.written = self.file.metadata().map_or(self.written, |m| m.len());
+            if self.written + buf.len() as u64 > self.max_bytes {
+                if let Err(e) = self.roll() {
+                    self.written = 0;
+                    let _ = writeln!(self.file, "(the log did not roll over: {e})");
+                }
+            }
         }
         self.file.write_all(buf)?;
         self.written += buf.len() as u64;

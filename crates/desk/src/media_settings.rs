@@ -1,6 +1,7 @@
 //! `[media]`: which codecs calls may use. A trunk or gateway that only carries G.711, or IT
 //! that wants one codec on every desk, sets `codecs` (commonly locked in the machine policy).
-//! Opus is taken whenever it is allowed and offered; our offers list the codecs in this order.
+//! Our offers list the codecs in this order; answering, we take Opus whenever it is allowed and
+//! offered, else the first allowed one in the caller's order.
 
 use serde::Deserialize;
 use switchboard_media::codec::Codec;
@@ -42,10 +43,20 @@ impl MediaSettings {
         Ok(out)
     }
 
-    /// The codecs to use: those named, or all of ours when the list cannot be used (reported
-    /// by `check` when the settings are read).
+    /// The codecs to use: those named that we speak, once each (a typo must not bring back a
+    /// codec IT left out); all of ours only when none is usable, or no call could be made.
+    /// `check` reports what was wrong.
     pub fn codecs(&self) -> Vec<Codec> {
-        self.check().unwrap_or_else(|_| Codec::PREFERENCE.to_vec())
+        let mut out = Vec::new();
+        for codec in self.codecs.iter().filter_map(|n| Codec::from_name(n)) {
+            if !out.contains(&codec) {
+                out.push(codec);
+            }
+        }
+        if out.is_empty() {
+            return Codec::PREFERENCE.to_vec();
+        }
+        out
     }
 }
 
@@ -76,5 +87,11 @@ mod tests {
             .contains("twice"));
         assert!(named(&[]).check().expect_err("empty").contains("empty"));
         assert_eq!(named(&[]).codecs(), Codec::PREFERENCE.to_vec());
+        assert_eq!(
+            named(&["pcmu", "g729", "pcmu"]).codecs(),
+            [Codec::Pcmu],
+            "the typo is dropped"
+        );
+        assert_eq!(named(&["g729"]).codecs(), Codec::PREFERENCE.to_vec());
     }
 }

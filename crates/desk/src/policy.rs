@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
 
-use crate::settings::Settings;
+use crate::settings::{Settings, UpdateSettings};
 
 /// Where IT puts the policy on this platform.
 pub fn default_path() -> PathBuf {
@@ -134,6 +134,7 @@ pub fn layer(policy: (&str, Read), user: (&str, Read)) -> Effective {
         }
     };
     let locked = policy.locked_keys();
+    let user_updates = user.get("updates").cloned();
     // The user's file on the policy's defaults: if that does not make valid settings, the
     // user's file is what is wrong (the policy was checked without it just below).
     let mut merged = policy.defaults.clone();
@@ -160,10 +161,43 @@ pub fn layer(policy: (&str, Read), user: (&str, Read)) -> Effective {
             }
         }
     };
+    let mut settings = settings;
+    updates_from_the_policy(&policy, user_updates, &mut settings, &mut problems);
     Effective {
         settings,
         locked,
         problems,
+    }
+}
+
+/// Where updates come from and whose key they must carry is the machine's to say, never the
+/// user's: anything running as the agent can write their settings file, and a source and key
+/// of its choosing would make the signature check worthless. The user may only turn updates
+/// off.
+fn updates_from_the_policy(
+    policy: &Policy,
+    user: Option<Value>,
+    settings: &mut Settings,
+    problems: &mut Vec<String>,
+) {
+    let mut machine = Table::new();
+    for layer in [&policy.defaults, &policy.locked] {
+        if let Some(Value::Table(updates)) = layer.get("updates") {
+            merge(&mut machine, updates.clone());
+        }
+    }
+    let machine: UpdateSettings = Value::Table(machine).try_into().unwrap_or_default();
+    let updates = &mut settings.updates;
+    updates.endpoint = machine.endpoint;
+    updates.pubkey = machine.pubkey;
+    updates.ca_file = machine.ca_file;
+    let named = |key: &str| matches!(&user, Some(Value::Table(t)) if t.contains_key(key));
+    if ["endpoint", "pubkey", "ca_file"].iter().any(|k| named(k)) {
+        problems.push(
+            "updates.endpoint, updates.pubkey and updates.ca_file are taken from the machine \
+             policy only; the settings file's are ignored"
+                .into(),
+        );
     }
 }
 
@@ -289,6 +323,32 @@ mod tests {
                 e.problems
             );
         }
+    }
+
+    #[test]
+    fn the_update_source_and_key_come_from_the_policy_only() {
+        let policy = "[locked.updates]\nendpoint = \"https://updates.contoso.test/{{target}}\"\n\
+                      pubkey = \"policy-key\"\n";
+        let user =
+            "[updates]\nallowed = false\nendpoint = \"https://evil.test/\"\npubkey = \"mine\"\n";
+        let e = effective(policy, user);
+        assert_eq!(e.settings.updates.pubkey.as_deref(), Some("policy-key"));
+        assert!(e
+            .settings
+            .updates
+            .endpoint
+            .as_deref()
+            .is_some_and(|u| u.contains("contoso")));
+        assert!(!e.settings.updates.allowed, "the user may turn updates off");
+        assert!(
+            e.problems.iter().any(|p| p.contains("machine policy only")),
+            "{:?}",
+            e.problems
+        );
+        // Without a policy, a user's own source is not used at all.
+        let alone = effective("", user);
+        assert_eq!(alone.settings.updates.pubkey, None);
+        assert_eq!(alone.settings.updates.endpoint, None);
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! What an installer writes into the machine policy from the properties IT gives it on the
 //! command line (`msiexec /i Switchboard.msi /qn SWITCHBOARD_TRUNK=…`, the NSIS installer's
 //! `/TRUNK=…`), through `switchboard --write-policy`: the trunk, the Microsoft 365 tenant and
-//! app registration, as defaults or locked. Whatever else the policy holds is kept, and the
-//! result is checked whole before it replaces the file: an installer must not leave a desk
-//! with a policy that does not work.
+//! app registration, as defaults or locked. Whatever else the policy sets is kept (not its
+//! comments: the file is written anew), and the result is checked whole before it replaces the
+//! file: an installer must not leave a desk with a policy that does not work.
 
 use std::path::Path;
 
 use toml::{Table, Value};
+
+use crate::toml_file::table_mut;
 
 use crate::policy::{layer, Policy};
 
@@ -91,7 +93,7 @@ impl Preset {
                     s.remove(key);
                 }
             }
-            table(table(&mut top, layer_name), section)
+            table_mut(table_mut(&mut top, layer_name), section)
                 .insert(key.to_owned(), Value::String(value.clone()));
         }
         let text = toml::to_string(&top).map_err(|e| e.to_string())?;
@@ -100,19 +102,6 @@ impl Preset {
             Some(problem) => Err(problem.clone()),
             None => Ok(text),
         }
-    }
-}
-
-fn table<'a>(parent: &'a mut Table, name: &str) -> &'a mut Table {
-    let entry = parent
-        .entry(name.to_owned())
-        .or_insert_with(|| Value::Table(Table::new()));
-    if !entry.is_table() {
-        *entry = Value::Table(Table::new());
-    }
-    match entry {
-        Value::Table(t) => t,
-        _ => unreachable!("made a table just above"),
     }
 }
 
@@ -128,12 +117,7 @@ pub fn write(path: &Path, preset: &Preset) -> Result<Vec<&'static str>, String> 
     let text = preset
         .apply(existing.as_deref())
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(fail)?;
-    }
-    let partial = path.with_extension("toml.partial");
-    std::fs::write(&partial, text).map_err(fail)?;
-    std::fs::rename(&partial, path).map_err(fail)?;
+    crate::toml_file::replace(path, &text).map_err(fail)?;
     Ok(preset.keys())
 }
 
@@ -226,7 +210,7 @@ mod tests {
         };
         assert!(write(&path, &bad).is_err());
         assert_eq!(std::fs::read_to_string(&path).expect("policy"), before);
-        assert!(!path.with_extension("toml.partial").exists());
+        assert!(!path.with_extension("toml.new").exists());
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -7,6 +7,8 @@
 use serde::Serialize;
 use toml::{Table, Value};
 
+use crate::toml_file::table_mut;
+
 use crate::policy::{layer, Effective, Policy, Read};
 use crate::provision::Provision;
 use crate::settings_view::SettingsView;
@@ -37,6 +39,9 @@ pub struct LinkProvision {
 #[cfg_attr(feature = "ipc", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ProvisionOffer {
+    /// Which link this is: Set up applies this one only, never one that came after it.
+    #[cfg_attr(feature = "ipc", ts(type = "number"))]
+    pub id: u64,
     pub changes: Vec<OfferedChange>,
     /// The link sets up a line: the window asks for its password (optional).
     pub asks_password: bool,
@@ -72,10 +77,25 @@ impl LinkProvision {
             return Err("not a switchboard://provision link".into());
         }
         let mut changes: Vec<(&'static str, String)> = Vec::new();
-        for (key, value) in url.query_pairs() {
-            let Some(&known) = KEYS.iter().find(|k| **k == key) else {
+        // Percent-decoded by hand: form decoding would turn the `+` of an E.164 number into
+        // a space.
+        let pairs = url
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty());
+        for pair in pairs {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            let (key, value) = (decode(key), decode(value));
+            let Some(&known) = KEYS.iter().find(|k| **k == key.as_str()) else {
+                let shown: String = key.chars().take(40).collect();
                 return Err(format!(
-                    "{key:?} cannot be set by a link (only {}); secrets never can",
+                    "{shown:?} cannot be set by a link (only {}); secrets never can",
                     KEYS.join(", ")
                 ));
             };
@@ -99,8 +119,8 @@ impl LinkProvision {
         Ok(link)
     }
 
-    /// What would change on this desk, as the window shows it.
-    pub fn offer(&self, effective: &Effective) -> ProvisionOffer {
+    /// What would change on this desk, as the window shows it, as offer `id`.
+    pub fn offer(&self, id: u64, effective: &Effective) -> ProvisionOffer {
         let view = SettingsView::of(effective);
         let changes = self
             .changes
@@ -116,6 +136,7 @@ impl LinkProvision {
             })
             .collect();
         ProvisionOffer {
+            id,
             changes,
             asks_password: self.sets_up_a_line(),
         }
@@ -149,10 +170,30 @@ impl LinkProvision {
             Ok(None) => Vec::new(),
             Err(e) => return Err(e.clone()),
         };
-        let mut settings = self.overlay(current, &locked);
+        let mut settings = self.overlay(current.clone(), &locked);
+        // A new trunk gets nothing of the old one's trust: not its password, nor its
+        // certificate authorities, alternates or domain.
+        let registrar = |t: &Table| {
+            t.get("trunk")
+                .and_then(|v| v.get("registrar"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        if registrar(&current).is_some() && registrar(&current) != registrar(&settings) {
+            let trunk = table_mut(&mut settings, "trunk");
+            for key in [
+                "password_keychain",
+                "password_env",
+                "tls_roots",
+                "alternates",
+                "domain",
+            ] {
+                trunk.remove(key);
+            }
+        }
         let mut secrets = Vec::new();
         if let Some(password) = password.filter(|p| !p.is_empty()) {
-            let trunk = section(&mut settings, "trunk");
+            let trunk = table_mut(&mut settings, "trunk");
             trunk.remove("password_env");
             trunk.insert(
                 "password_keychain".into(),
@@ -179,7 +220,7 @@ impl LinkProvision {
             let Some((name, field)) = key.split_once('.') else {
                 continue;
             };
-            section(&mut settings, name).insert(field.to_owned(), Value::String(value.clone()));
+            table_mut(&mut settings, name).insert(field.to_owned(), Value::String(value.clone()));
         }
         settings
     }
@@ -190,9 +231,10 @@ fn check_value(key: &str, value: &str) -> Result<(), String> {
     match key {
         "trunk.registrar" => crate::settings::trunk_uris(value, &[])
             .map(|_| ())
-            .map_err(|e| format!("trunk.registrar: {e}")),
-        "trunk.srtp" if !["off", "offer", "required"].contains(&value) => {
-            Err("trunk.srtp: not off, offer or required".into())
+            .map_err(|_| "trunk.registrar: not a sip: or sips: URI".into()),
+        // A link may ask for encryption, never turn it off.
+        "trunk.srtp" if !["offer", "required"].contains(&value) => {
+            Err("trunk.srtp: a link may set offer or required only".into())
         }
         "customers.country_code"
             if !(1..=3).contains(&value.len()) || !value.bytes().all(|b| b.is_ascii_digit()) =>
@@ -200,19 +242,6 @@ fn check_value(key: &str, value: &str) -> Result<(), String> {
             Err("customers.country_code: not a country calling code".into())
         }
         _ => Ok(()),
-    }
-}
-
-fn section<'a>(settings: &'a mut Table, name: &str) -> &'a mut Table {
-    let entry = settings
-        .entry(name.to_owned())
-        .or_insert_with(|| Value::Table(Table::new()));
-    if !entry.is_table() {
-        *entry = Value::Table(Table::new());
-    }
-    match entry {
-        Value::Table(t) => t,
-        _ => unreachable!("made a table just above"),
     }
 }
 
@@ -248,6 +277,10 @@ mod tests {
             ),
             ("switchboard://provision?trunk.user=a&trunk.user=b", "twice"),
             ("switchboard://provision?trunk.srtp=maybe", "trunk.srtp"),
+            (
+                "switchboard://provision?trunk.srtp=off",
+                "offer or required only",
+            ),
             (
                 "switchboard://provision?trunk.registrar=evil.test&trunk.user=a",
                 "trunk.registrar",
@@ -285,7 +318,10 @@ mod tests {
             ),
             ("user", Ok(Some("[ui]\nlanguage = \"en\"\n".into()))),
         );
-        let offer = LinkProvision::parse(LINK).expect("valid").offer(&effective);
+        let offer = LinkProvision::parse(LINK)
+            .expect("valid")
+            .offer(7, &effective);
+        assert_eq!(offer.id, 7);
         assert!(offer.asks_password);
         let country = &offer.changes[2];
         assert_eq!(
@@ -325,6 +361,31 @@ mod tests {
         );
         let none = link.provision(None, &Ok(None), None).expect("no password");
         assert!(none.secret_names().is_empty());
+        // A new registrar does not inherit the old one's password or authorities.
+        let old_trunk = "[trunk]\nregistrar = \"sip:127.0.0.1:5070\"\nuser = \"a\"\n\
+                         password_keychain = \"old\"\ntls_roots = \"/etc/ca.pem\"\n";
+        let moved = link
+            .provision(Some(old_trunk), &Ok(None), None)
+            .expect("valid");
+        let debug = format!("{moved:?}");
+        assert!(
+            !debug.contains("password_keychain") && !debug.contains("tls_roots"),
+            "{debug}"
+        );
+        let same =
+            LinkProvision::parse("switchboard://provision?trunk.user=+15550100").expect("valid");
+        assert_eq!(
+            same.changes,
+            [("trunk.user", "+15550100".to_owned())],
+            "no + lost"
+        );
+        let kept = same
+            .provision(Some(old_trunk), &Ok(None), None)
+            .expect("valid");
+        assert!(
+            format!("{kept:?}").contains("password_keychain"),
+            "same trunk, same password"
+        );
         // Only the line: the policy brings the trunk; without it the settings would not work.
         let line =
             LinkProvision::parse("switchboard://provision?trunk.user=agent42").expect("valid");

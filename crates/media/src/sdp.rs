@@ -153,11 +153,17 @@ impl LocalSdp {
         }
     }
 
-    /// Uses only `codecs`, offered in that order (all of ours when it is empty).
+    /// Uses only `codecs`, offered in that order, each once (all of ours when it is empty).
     pub fn with_codecs(mut self, codecs: &[Codec]) -> Self {
-        if !codecs.is_empty() {
-            self.audio = payload_types(codecs);
-            self.allowed = codecs.to_vec();
+        let mut allowed: Vec<Codec> = Vec::new();
+        for &codec in codecs {
+            if !allowed.contains(&codec) {
+                allowed.push(codec);
+            }
+        }
+        if !allowed.is_empty() {
+            self.audio = payload_types(&allowed);
+            self.allowed = allowed;
         }
         self
     }
@@ -620,7 +626,7 @@ mod tests {
     fn the_allowed_codecs_are_all_we_offer_take_or_accept_in_an_answer() {
         let local: SocketAddr = "127.0.0.1:50000".parse().expect("addr");
         let g711 = [Codec::Pcma, Codec::Pcmu];
-        let mut sdp = LocalSdp::new(local).with_codecs(&g711);
+        let mut sdp = LocalSdp::new(local).with_codecs(&[Codec::Pcma, Codec::Pcmu, Codec::Pcma]);
         let offer = sdp.offer(Direction::SendRecv);
         assert!(
             offer.contains("m=audio 50000 RTP/AVP 8 0 101\r\n"),

@@ -118,7 +118,11 @@ from: string, to: string,
  */
 managed: boolean, };
 
-export type ProvisionOffer = { changes: Array<OfferedChange>, 
+export type ProvisionOffer = { 
+/**
+ * Which link this is: Set up applies this one only, never one that came after it.
+ */
+id: number, changes: Array<OfferedChange>, 
 /**
  * The link sets up a line: the window asks for its password (optional).
  */

@@ -25,8 +25,9 @@ export const setDisposition = (call: CallId, code: string): Promise<void> =>
 export const history = (search: string): Promise<HistoryEntry[]> => invoke<HistoryEntry[]>("history", { search });
 export const chooseDevices = (choice: DeviceChoice): Promise<void> => invoke("choose_devices", { choice });
 export const provisionPrompt = (): Promise<LinkPrompt | null> => invoke<LinkPrompt | null>("provision_prompt");
-export const acceptProvision = (password: string | null): Promise<void> => invoke("accept_provision", { password });
-export const declineProvision = (): Promise<void> => invoke("decline_provision");
+export const acceptProvision = (id: number, password: string | null): Promise<void> =>
+  invoke("accept_provision", { id, password });
+export const declineProvision = (id: number | null): Promise<void> => invoke("decline_provision", { id });
 export const onProvisionLink = (f: (p: LinkPrompt) => void): Promise<UnlistenFn> =>
   listen<LinkPrompt>("provision-link", (e) => f(e.payload));
 export const updateStatus = (): Promise<UpdateView> => invoke<UpdateView>("update_status");

@@ -234,10 +234,15 @@ mod erased {
 }
 
 fn write_zip(path: &Path, files: &[(String, String)]) -> zip::result::ZipResult<()> {
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(path)?);
-    let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    // Readable by the user alone until they choose to send it.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut zip = zip::ZipWriter::new(options.open(path)?);
+    let entry = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
     for (name, text) in files {
-        zip.start_file(name.as_str(), options)?;
+        zip.start_file(name.as_str(), entry)?;
         zip.write_all(text.as_bytes())?;
     }
     zip.finish()?.sync_all()?;

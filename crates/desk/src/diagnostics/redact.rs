@@ -1,6 +1,7 @@
 //! Cuts the desk's secrets out of text before it leaves the machine in a bundle: every known
-//! secret value, in the forms it could be written in (as is, and escaped inside JSON), and any
-//! bearer token, known or not.
+//! secret value, in the forms it could be written in (as is, and escaped inside JSON), and,
+//! known or not, any bearer token, SDES key (`inline:` in SDP) and SIP digest answer
+//! (`Authorization:` and `Proxy-Authorization:` headers).
 
 const CUT: &str = "[redacted]";
 
@@ -43,32 +44,65 @@ impl Redactor {
                 out = out.replace(needle.as_str(), CUT);
             }
         }
-        let (out, bearers) = cut_bearer_tokens(&out);
-        (out, cut + bearers)
+        let (out, bearers) = cut_after(&out, "bearer ", 12);
+        let (out, keys) = cut_after(&out, "inline:", 12);
+        let (out, digests) = cut_digest_answers(&out);
+        (out, cut + bearers + keys + digests)
     }
 
     /// Whether `text` still holds a secret (the check on the written bundle).
     pub fn finds_in(&self, text: &str) -> bool {
-        self.needles.iter().any(|n| text.contains(n.as_str())) || cut_bearer_tokens(text).1 > 0
+        self.needles.iter().any(|n| text.contains(n.as_str()))
+            || cut_after(text, "bearer ", 12).1 > 0
+            || cut_after(text, "inline:", 12).1 > 0
+            || cut_digest_answers(text).1 > 0
     }
 }
 
-/// `Bearer <token>` with the token cut, in any case.
-fn cut_bearer_tokens(text: &str) -> (String, usize) {
-    const WORD: &str = "bearer ";
+/// The rest of each `Authorization:` / `Proxy-Authorization:` header line that is not already
+/// cut (the digest response, nonce and user are all the answer's).
+fn cut_digest_answers(text: &str) -> (String, usize) {
+    let mut cut = 0;
+    let lines: Vec<String> = text
+        .split_inclusive('\n')
+        .map(|line| {
+            let lower = line.to_ascii_lowercase();
+            let Some(at) = ["proxy-authorization:", "authorization:"]
+                .iter()
+                .find_map(|h| lower.find(h).map(|i| i + h.len()))
+            else {
+                return line.to_owned();
+            };
+            let value = line[at..].trim_end_matches(['\r', '\n']);
+            let value = value.trim_start();
+            if value.is_empty() || value == CUT || value.to_ascii_lowercase().starts_with("bearer ")
+            {
+                return line.to_owned();
+            }
+            cut += 1;
+            let ending = &line[line.trim_end_matches(['\r', '\n']).len()..];
+            format!("{} {CUT}{ending}", &line[..at])
+        })
+        .collect();
+    (lines.concat(), cut)
+}
+
+/// `WORD<token>` (`Bearer <token>`, `inline:<key>`) with tokens of at least `shortest`
+/// characters cut, the word in any case.
+fn cut_after(text: &str, word: &str, shortest: usize) -> (String, usize) {
     let lower = text.to_ascii_lowercase();
     let mut out = String::with_capacity(text.len());
     let mut cut = 0;
     let mut rest = 0;
     let mut from = 0;
-    while let Some(at) = lower[from..].find(WORD).map(|i| from + i) {
-        let start = at + WORD.len();
+    while let Some(at) = lower[from..].find(word).map(|i| from + i) {
+        let start = at + word.len();
         let len = text[start..]
             .find(|c: char| !is_token_char(c))
             .unwrap_or(text.len() - start);
         from = start + len;
         // "[redacted]" itself is not a token; nor is a word of prose ("bearer of").
-        if len >= 12 {
+        if len >= shortest {
             out.push_str(&text[rest..start]);
             out.push_str(CUT);
             rest = start + len;
@@ -113,6 +147,30 @@ mod tests {
             "Authorization: Bearer [redacted] then BEARER [redacted], the bearer of news"
         );
         assert!(!redactor.finds_in(&out));
+    }
+
+    #[test]
+    fn sdes_keys_and_digest_answers_are_cut_whoever_wrote_them() {
+        let redactor = Redactor::new(Vec::new());
+        let text = "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20\r\n\
+                    Authorization: Digest username=\"agent7\", response=\"6629fae49393a05397450978507c4ef1\"\r\n\
+                    Proxy-Authorization: Digest username=\"agent7\"\n\
+                    Via: SIP/2.0/UDP 127.0.0.1\n";
+        let (out, cut) = redactor.redact(text);
+        assert_eq!(cut, 3, "{out}");
+        assert!(
+            !out.contains("WVNfX19") && !out.contains("6629fae") && !out.contains("username"),
+            "{out}"
+        );
+        assert!(
+            out.contains("inline:[redacted]|2^20\r\nAuthorization: [redacted]\r\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("Proxy-Authorization: [redacted]\nVia: SIP/2.0/UDP 127.0.0.1\n"),
+            "{out}"
+        );
+        assert!(!redactor.finds_in(&out) && redactor.finds_in(text));
     }
 
     #[test]
