@@ -307,13 +307,7 @@ fn the_deb_installs_runs_under_policy_and_removes_cleanly() {
             .is_some_and(|p| p.contains("not provisioned yet") && p.contains("practice line")),
         "{problems}"
     );
-    assert_eq!(
-        app.script(
-            "return document.querySelectorAll('[data-testid=settings] input, [data-testid=settings] select, [data-testid=settings] textarea').length"
-        ),
-        serde_json::json!(0),
-        "read-only"
-    );
+    common::assert_settings_read_only(&app);
     desktop.screenshot(&out.join("1-installed-settings.png"));
 
     // The practice call: it rings, is answered, talks and ends into the locked wrap-up.

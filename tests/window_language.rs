@@ -169,13 +169,7 @@ fn practice_mode_in_traditional_chinese() {
         "{rows}"
     );
     assert_eq!(row("ui.answer_key")[1], "false", "{rows}");
-    assert_eq!(
-        app.script(
-            "return document.querySelectorAll('[data-testid=settings] input, [data-testid=settings] select, [data-testid=settings] textarea').length"
-        ),
-        serde_json::json!(0),
-        "read-only"
-    );
+    common::assert_settings_read_only(&app);
     desktop.screenshot(&out.join("4-settings-managed-zh-hant.png"));
     // No update source is configured: nothing to check.
     app.wait_text("[data-testid=update-text]", Duration::from_secs(5), |t| {

@@ -10,25 +10,13 @@ use std::time::Duration;
 
 mod common;
 
-use common::launch;
+use common::{keyring_bus, launch, open_link};
 use switchboard_testkit::desktop::Desktop;
 use switchboard_testkit::keyring::Keyring;
 use switchboard_testkit::output;
 
 const PASSWORD: &str = "line-pw-3f9a17";
 const LINK: &str = "switchboard://provision?trunk.registrar=sip%3A127.0.0.1%3A5999&trunk.user=agent42&customers.country_code=1";
-
-/// Opens `link` as the desktop does: a second launch that hands it over and exits.
-fn open_link(env: &[(String, String)], link: &str) {
-    let second = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg(link)
-        .envs(env.iter().cloned())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("second launch");
-    assert!(second.success(), "{second:?}");
-}
 
 fn changes(app: &switchboard_testkit::webdriver::Session) -> serde_json::Value {
     app.script(
@@ -41,14 +29,8 @@ fn changes(app: &switchboard_testkit::webdriver::Session) -> serde_json::Value {
 fn a_provisioning_link_sets_the_desk_up_only_once_the_agent_confirms() {
     let out = output::dir("window_provision_link");
     let keyring = Keyring::start(&out.join("keyring"));
-    let bus = keyring
-        .env
-        .iter()
-        .find(|(k, _)| k == "DBUS_SESSION_BUS_ADDRESS")
-        .map(|(_, v)| v.clone())
-        .expect("the keyring's bus");
-    // The only test in this binary sets it before anything reads it (the keychain check below).
-    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &bus);
+    // The only test in this binary: the keychain check below reads it.
+    let bus = keyring_bus(&keyring);
     let desktop = Desktop::start(&out);
     let mut env = desktop.env.clone();
     for (dir, var) in [("data", "XDG_DATA_HOME"), ("state", "XDG_STATE_HOME")] {

@@ -133,14 +133,8 @@ fn escalation_to_teams_experts_goes_by_their_live_presence() {
 
     // The OS keychain: the app and this test both reach it on its bus.
     let keyring = Keyring::start(&out.join("keyring"));
-    let bus = keyring
-        .env
-        .iter()
-        .find(|(k, _)| k == "DBUS_SESSION_BUS_ADDRESS")
-        .map(|(_, v)| v.clone())
-        .expect("the keyring's bus");
     // The only test in this binary sets it before anything reads it.
-    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &bus);
+    let bus = common::keyring_bus(&keyring);
     let desktop = Desktop::start(&out);
     let mut env = desktop.env.clone();
     for (dir, var) in [("config", "XDG_CONFIG_HOME"), ("data", "XDG_DATA_HOME")] {

@@ -61,3 +61,46 @@ pub fn screen_pop_ms(app: &Session) -> f64 {
     assert!(offered > 0.0 && shown >= offered, "{pop}");
     shown - offered
 }
+
+/// Opens `link` as the desktop does for a link clicked in another application: a second launch
+/// of the app, which hands it to the running one (over the session bus) and exits at once.
+pub fn open_link(env: &[(String, String)], link: &str) {
+    let started = Instant::now();
+    let second = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg(link)
+        .envs(env.iter().cloned())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("second launch");
+    assert!(second.success(), "{second:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the second launch stayed: {:?}",
+        started.elapsed()
+    );
+}
+
+/// The keychain's session bus, for this process too (the test reads the keychain): call it in
+/// the only test of its binary, before anything reads the environment.
+pub fn keyring_bus(keyring: &switchboard_testkit::keyring::Keyring) -> String {
+    let bus = keyring
+        .env
+        .iter()
+        .find(|(k, _)| k == "DBUS_SESSION_BUS_ADDRESS")
+        .map(|(_, v)| v.clone())
+        .expect("the keyring's bus");
+    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &bus);
+    bus
+}
+
+/// The Settings panel offers nothing to edit.
+pub fn assert_settings_read_only(app: &Session) {
+    assert_eq!(
+        app.script(
+            "return document.querySelectorAll('[data-testid=settings] input, [data-testid=settings] select, [data-testid=settings] textarea').length"
+        ),
+        serde_json::json!(0),
+        "the settings are read-only"
+    );
+}
