@@ -50,10 +50,11 @@ impl Updates {
         let Some(source) = &self.source else {
             return self.view();
         };
-        self.show(app, UpdateView::Checking);
-        // What an earlier check found is stale now, whatever this one says.
+        // Waits for an install under way; what an earlier check found is stale now, whatever
+        // this one says.
         let mut found = self.found.lock().await;
         *found = None;
+        self.show(app, UpdateView::Checking);
         let view = match updater(app, source) {
             Ok(updater) => match updater.check().await {
                 Ok(Some(update)) => {
