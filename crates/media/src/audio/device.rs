@@ -14,6 +14,7 @@ use cpal::{
 use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
+use super::backlog::{self, Backlog};
 use super::catalog::{Catalog, Direction};
 use super::pulse;
 use super::resample::{to_i16, RateConverter};
@@ -23,6 +24,9 @@ use crate::format::{Frame, FRAME_SAMPLES, SAMPLE_RATE};
 /// Frames per device callback: 10 ms. Left to itself PulseAudio buffers two seconds of
 /// playback, which would be two seconds of delay on every call.
 const DEVICE_PERIOD: u32 = 480;
+
+/// Captured audio that may stay waiting after a frame is read (10 ms, one device period).
+const MAX_CAPTURE_BACKLOG: usize = FRAME_SAMPLES / 2;
 
 /// Samples the rings hold: 200 ms, ample for scheduling hiccups without unbounded delay.
 const RING_SAMPLES: usize = FRAME_SAMPLES * 10;
@@ -39,7 +43,7 @@ pub struct DeviceCounters {
     pub starved: AtomicU64,
     /// The device went away (unplugged): the stream will deliver nothing more.
     pub lost: AtomicBool,
-    /// Parts the media thread dropped to keep playback delay bounded.
+    /// Parts the media thread dropped to keep the delay bounded (speaker and microphone).
     pub dropped: AtomicU64,
 }
 
@@ -92,6 +96,8 @@ pub struct Capture {
     pub opened: String,
     /// To 48 kHz, when the device runs at another rate.
     converter: Option<RateConverter>,
+    /// How much captured audio has stayed waiting.
+    backlog: Backlog,
 }
 
 impl Capture {
@@ -117,6 +123,7 @@ impl Capture {
             counters,
             opened,
             converter,
+            backlog: Backlog::new(MAX_CAPTURE_BACKLOG, backlog::WINDOW),
         })
     }
 
@@ -146,15 +153,20 @@ impl Capture {
             .map_or(held, |c| c.to_engine_samples(held))
     }
 
-    /// Drops captured audio beyond `keep` samples (at 48 kHz), so that a late start does not
-    /// become delay.
-    pub fn trim(&mut self, keep: usize) {
-        let keep = self
+    /// After a frame is read: drops the oldest captured audio when more than the bound has
+    /// stayed waiting over the last half second (see [`Backlog`]), so that a late start or a
+    /// device clock running ahead of ours does not become delay, in one cut.
+    pub fn settle(&mut self) {
+        let cut = self.backlog.after_read(self.queued());
+        if cut == 0 {
+            return;
+        }
+        let cut = self
             .converter
             .as_ref()
-            .map_or(keep, |c| c.to_device_samples(keep));
-        let excess = self.ring.occupied_len().saturating_sub(keep);
-        self.ring.skip(excess);
+            .map_or(cut, |c| c.to_device_samples(cut));
+        self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        self.ring.skip(cut.min(self.ring.occupied_len()));
     }
 }
 

@@ -1,6 +1,7 @@
 //! Where audio comes from and goes to: sound devices (cpal, and libpulse on a PulseAudio
 //! server) and WAV files.
 
+pub mod backlog;
 pub mod catalog;
 pub mod device;
 pub mod file;

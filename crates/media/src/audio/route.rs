@@ -16,8 +16,6 @@ use crate::format::{Frame, FRAME_SAMPLES};
 /// sound server, so not every tick).
 const LOOK_AGAIN: Duration = Duration::from_secs(1);
 
-/// Captured audio left in the ring after a frame is read (10 ms, one device period).
-const MAX_CAPTURE_BACKLOG: usize = FRAME_SAMPLES / 2;
 /// Audio queued for the speaker beyond which a 10 ms part is dropped (the device's clock runs
 /// faster than ours, or playback started late): 30 ms.
 const MAX_PLAYBACK_QUEUE: usize = FRAME_SAMPLES * 3 / 2;
@@ -226,9 +224,9 @@ impl Source {
                         // Less than a frame arrived this tick: send silence, keep time.
                         out.fill(0);
                     }
-                    // What is left waits a whole tick more: keep no more than a device
-                    // period of it, or it becomes delay on every word.
-                    c.trim(MAX_CAPTURE_BACKLOG);
+                    // What is left waits a whole tick more: what stays beyond a device
+                    // period becomes delay on every word, and goes.
+                    c.settle();
                 }
                 None => out.fill(0),
             },
