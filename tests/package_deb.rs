@@ -171,6 +171,18 @@ fn the_deb_installs_runs_under_policy_and_removes_cleanly() {
     );
     let binary = std::fs::metadata(INSTALLED).expect("the binary");
     assert!(std::os::unix::fs::PermissionsExt::mode(&binary.permissions()) & 0o111 != 0);
+    // The package holds this build, not an older one left in target/ (the bundler patches a
+    // few bytes of the binary, never its length).
+    let built = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join(profile())
+        .join("switchboard");
+    assert_eq!(
+        binary.len(),
+        std::fs::metadata(&built).expect("the build").len(),
+        "the package is not of the current build: run ./scripts/package{}",
+        if profile() == "debug" { " --debug" } else { "" }
+    );
     let entry_path = "/usr/share/applications/Switchboard.desktop";
     let entry = std::fs::read_to_string(entry_path).expect("desktop entry");
     ok(

@@ -69,8 +69,8 @@ fn default_cache_secs() -> u64 {
     300
 }
 
-/// Headers whose values are credentials, whatever the CRM calls them.
-fn carries_credentials(name: &str) -> bool {
+/// Headers (and query parameters) whose values are credentials, whatever the CRM calls them.
+pub(crate) fn carries_credentials(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     ["authorization", "cookie"].contains(&name.as_str())
         || ["key", "token", "secret", "password", "auth"]

@@ -50,6 +50,36 @@ impl SettingsView {
     }
 }
 
+/// A URL as the panel (and a diagnostics bundle) shows it: without a password in it, and
+/// without the value of a query parameter named like a credential (`api_key=…`, `token=…`).
+/// Templates such as `{phone}` stay readable.
+fn shown_url(url: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let base = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            match authority.rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}://…@{host}{path}"),
+                None => base.to_owned(),
+            }
+        }
+        None => base.to_owned(),
+    };
+    if query.is_empty() {
+        return base;
+    }
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if crate::crm_settings::carries_credentials(name) => {
+                format!("{name}=…")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", query.join("&"))
+}
+
 fn list(items: &[String]) -> String {
     items.join(", ")
 }
@@ -92,7 +122,7 @@ fn rows(s: &Settings) -> Vec<(&'static str, String)> {
         ("customers.country_code", s.customers.country_code.clone()),
         (
             "customers.crm",
-            opt(s.customers.crm.as_ref().map(|c| c.url.clone())),
+            opt(s.customers.crm.as_ref().map(|c| shown_url(&c.url))),
         ),
         (
             "experts",
@@ -107,7 +137,10 @@ fn rows(s: &Settings) -> Vec<(&'static str, String)> {
         ("media.codecs", list(&s.media.codecs)),
         ("logging.level", s.logging.level.as_str().to_owned()),
         ("updates.allowed", s.updates.allowed.to_string()),
-        ("updates.endpoint", opt(s.updates.endpoint.clone())),
+        (
+            "updates.endpoint",
+            opt(s.updates.endpoint.as_deref().map(shown_url)),
+        ),
     ]
 }
 
@@ -115,6 +148,22 @@ fn rows(s: &Settings) -> Vec<(&'static str, String)> {
 mod tests {
     use super::*;
     use crate::policy::layer;
+
+    #[test]
+    fn urls_are_shown_without_credentials() {
+        assert_eq!(
+            shown_url("https://svc:hunter2@crm.internal/api/c?phone={phone}&api_key=abc123&x=1"),
+            "https://…@crm.internal/api/c?phone={phone}&api_key=…&x=1"
+        );
+        assert_eq!(
+            shown_url("https://updates.contoso.test/{{target}}"),
+            "https://updates.contoso.test/{{target}}"
+        );
+        assert_eq!(
+            shown_url("https://a.test/p?token=t&sig=s"),
+            "https://a.test/p?token=…&sig=s"
+        );
+    }
 
     #[test]
     fn locked_settings_are_marked_and_secrets_are_named_not_shown() {
