@@ -1,15 +1,14 @@
 //! What an installer writes into the machine policy from the properties IT gives it on the
 //! command line (`msiexec /i Switchboard.msi /qn SWITCHBOARD_TRUNK=…`, the NSIS installer's
 //! `/TRUNK=…`), through `switchboard --write-policy`: the trunk, the Microsoft 365 tenant and
-//! app registration, as defaults or locked. Whatever else the policy sets is kept (not its
-//! comments: the file is written anew), and the result is checked whole before it replaces the
-//! file: an installer must not leave a desk with a policy that does not work.
+//! app registration, as defaults or locked. Whatever else the policy holds is kept, its
+//! comments and layout too (the file is edited, not rewritten), and the result is checked
+//! whole before it replaces the file: an installer must not leave a desk with a policy that
+//! does not work.
 
 use std::path::Path;
 
-use toml::{Table, Value};
-
-use crate::toml_file::table_mut;
+use toml_edit::{DocumentMut, Item};
 
 use crate::policy::{layer, Policy};
 
@@ -66,14 +65,16 @@ impl Preset {
         if let Some(trunk) = &self.trunk {
             crate::settings::trunk_uris(trunk, &[]).map_err(|e| format!("--trunk: {e}"))?;
         }
-        let mut top: Table = match existing {
+        // Edited in place, so IT's comments and layout stay as they wrote them.
+        let mut doc: DocumentMut = match existing {
             Some(text) => {
                 Policy::parse(text).map_err(|e| {
                     format!("the policy there does not parse ({e}); fix or remove it first")
                 })?;
-                toml::from_str(text).map_err(|e| e.to_string())?
+                text.parse()
+                    .map_err(|e: toml_edit::TomlError| e.to_string())?
             }
-            None => Table::new(),
+            None => DocumentMut::new(),
         };
         let (layer_name, other) = if self.lock {
             ("locked", "defaults")
@@ -88,21 +89,40 @@ impl Preset {
         for (section, key, value) in values {
             let Some(value) = value else { continue };
             // A key is either preset or locked: the other layer's copy goes.
-            if let Some(Value::Table(t)) = top.get_mut(other) {
-                if let Some(Value::Table(s)) = t.get_mut(section) {
-                    s.remove(key);
-                }
+            if let Some(s) = doc
+                .get_mut(other)
+                .and_then(|t| t.get_mut(section))
+                .and_then(Item::as_table_like_mut)
+            {
+                s.remove(key);
             }
-            table_mut(table_mut(&mut top, layer_name), section)
-                .insert(key.to_owned(), Value::String(value.clone()));
+            let not_a_table = |what: String| format!("`{what}` is not a table");
+            let layer = doc
+                .entry(layer_name)
+                .or_insert_with(implicit_table)
+                .as_table_like_mut()
+                .ok_or_else(|| not_a_table(layer_name.to_owned()))?;
+            let table = layer
+                .entry(section)
+                .or_insert(toml_edit::table())
+                .as_table_like_mut()
+                .ok_or_else(|| not_a_table(format!("{layer_name}.{section}")))?;
+            table.insert(key, toml_edit::value(value.as_str()));
         }
-        let text = toml::to_string(&top).map_err(|e| e.to_string())?;
+        let text = doc.to_string();
         let check = layer(("the new policy", Ok(Some(text.clone()))), ("", Ok(None)));
         match check.problems.first() {
             Some(problem) => Err(problem.clone()),
             None => Ok(text),
         }
     }
+}
+
+/// `[locked]` or `[defaults]` made for a preset: a header of its own only for its sections.
+fn implicit_table() -> Item {
+    let mut table = toml_edit::Table::new();
+    table.set_implicit(true);
+    Item::Table(table)
 }
 
 /// Lays `preset` into the policy at `path` (created with its folder if need be), replacing the
