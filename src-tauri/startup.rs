@@ -30,24 +30,21 @@ pub fn init_logging(settings: &LoggingSettings, to_file: bool) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false);
-    let dir = log_file::log_dir().filter(|_| to_file);
-    let problem = match dir.as_deref().map(|d| (LogFile::open(d), d)) {
-        Some((Ok(log), _)) => {
-            let writer = std::io::stderr.and(move || log.clone());
-            let _ = builder.with_writer(writer).try_init();
-            None
+    let file = log_file::log_dir()
+        .filter(|_| to_file)
+        .map(|dir| LogFile::open(&dir).map_err(|e| format!("{}: {e}", dir.display())));
+    match file {
+        Some(Ok(log)) => {
+            let _ = builder
+                .with_writer(std::io::stderr.and(move || log.clone()))
+                .try_init();
         }
-        Some((Err(e), dir)) => {
+        unwritable => {
             let _ = builder.with_writer(std::io::stderr).try_init();
-            Some(format!("{}: {e}", dir.display()))
+            if let Some(Err(problem)) = unwritable {
+                tracing::warn!("no log file: {problem}");
+            }
         }
-        None => {
-            let _ = builder.with_writer(std::io::stderr).try_init();
-            None
-        }
-    };
-    if let Some(problem) = problem {
-        tracing::warn!("no log file: {problem}");
     }
 }
 
@@ -91,7 +88,7 @@ pub fn diagnostics(
     mut effective: policy::Effective,
     out: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
-    complete(&mut effective);
+    effective.try_in_use();
     let report = switchboard_desk::diagnostics::of_this_desk(&effective, versions(), out)?;
     println!("{}", serde_json::to_string(&report)?);
     Ok(())
@@ -118,38 +115,8 @@ pub struct Started {
     pub teams: Teams,
 }
 
-/// What the settings leave to be found out by using them: a trunk that cannot be used (no
-/// line yet, a password not in the keychain) and a codec list that cannot. Each is added to
-/// the problems the Settings panel and a diagnostics bundle show; the desk then runs the
-/// practice line, or offers every codec, instead of not starting. The trunk's account, when
-/// it can be used.
-pub fn complete(effective: &mut policy::Effective) -> Option<(AccountConfig, SrtpPolicy)> {
-    let settings = &effective.settings;
-    let trunk = settings
-        .trunk
-        .as_ref()
-        .map(|t| t.account().map(|a| (a, t.srtp)));
-    let mut problems = Vec::new();
-    let usable = match trunk {
-        Some(Ok(usable)) => Some(usable),
-        Some(Err(e)) => {
-            problems.push(format!("{e}; running the practice line"));
-            None
-        }
-        None => None,
-    };
-    if let Err(e) = settings.media.check() {
-        problems.push(format!("{e}; using the codecs it names right"));
-    }
-    for problem in problems {
-        tracing::error!("settings: {problem}");
-        effective.problems.push(problem);
-    }
-    usable
-}
-
 pub async fn start_engine(mut effective: policy::Effective) -> anyhow::Result<Started> {
-    let (account, practice, srtp) = match complete(&mut effective) {
+    let (account, practice, srtp) = match effective.try_in_use() {
         Some((account, srtp)) => (account, false, srtp),
         None => (AccountConfig::new("agent"), true, SrtpPolicy::default()),
     };

@@ -406,9 +406,20 @@ fn installed_version() -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-/// The Tauri CLI the project builds its packages with.
-fn tauri_cli() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/node_modules/.bin/tauri")
+/// Runs the Tauri CLI the project builds its packages with, from the project's root.
+fn tauri(args: &[&str]) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(root.join("ui/node_modules/.bin/tauri"))
+        .args(args)
+        .current_dir(root)
+        .output()
+        .unwrap_or_else(|e| panic!("tauri {}: {e}", args.join(" ")));
+    assert!(
+        out.status.success(),
+        "tauri {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// An update source: 0.1.1 as a .deb (the same build, repackaged under the next version),
@@ -423,49 +434,37 @@ struct UpdateServer {
 
 impl UpdateServer {
     fn start(out: &Path) -> Self {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let bundled = Command::new(tauri_cli())
-            .args(["bundle", "--ci", "--bundles", "deb"])
-            .args((profile() == "debug").then_some("--debug"))
-            .args(["--config", r#"{"version":"0.1.1"}"#])
-            .current_dir(root)
-            .output()
-            .expect("tauri bundle");
-        assert!(
-            bundled.status.success(),
-            "{}",
-            String::from_utf8_lossy(&bundled.stderr)
-        );
+        let mut repackage = vec!["bundle", "--ci", "--bundles", "deb"];
+        repackage.extend((profile() == "debug").then_some("--debug"));
+        tauri(&[&repackage[..], &["--config", r#"{"version":"0.1.1"}"#]].concat());
         let made = bundle("deb", "Switchboard_0.1.1_amd64.deb");
         // Out of the build's bundles (it is not a release): kept in the test's output.
         let next = out.join("Switchboard_0.1.1_amd64.deb");
         std::fs::rename(&made, &next).expect("move the update package");
         let _ = std::fs::remove_dir_all(made.with_extension(""));
         let key = out.join("update.key");
-        let generated = Command::new(tauri_cli())
-            .args(["signer", "generate", "--ci", "--force", "--password", ""])
-            .arg("--write-keys")
-            .arg(&key)
-            .output()
-            .expect("tauri signer generate");
-        assert!(
-            generated.status.success(),
-            "{}",
-            String::from_utf8_lossy(&generated.stderr)
-        );
+        let key_arg = key.display().to_string();
+        tauri(&[
+            "signer",
+            "generate",
+            "--ci",
+            "--force",
+            "--password",
+            "",
+            "--write-keys",
+            &key_arg,
+        ]);
         let sign = |file: &Path| {
-            let signed = Command::new(tauri_cli())
-                .args(["signer", "sign", "--password", ""])
-                .arg("--private-key-path")
-                .arg(&key)
-                .arg(file)
-                .output()
-                .expect("tauri signer sign");
-            assert!(
-                signed.status.success(),
-                "{}",
-                String::from_utf8_lossy(&signed.stderr)
-            );
+            let file_arg = file.display().to_string();
+            tauri(&[
+                "signer",
+                "sign",
+                "--password",
+                "",
+                "--private-key-path",
+                &key_arg,
+                &file_arg,
+            ]);
             std::fs::read_to_string(file.with_extension("deb.sig")).expect("the signature")
         };
         let good = sign(&next);

@@ -80,10 +80,11 @@ async fn main() -> anyhow::Result<()> {
 
 /// The bundle of this desk (the app's settings, logs and history), reported as JSON.
 fn diagnostics(out: Option<PathBuf>) -> anyhow::Result<()> {
-    let effective = switchboard_desk::policy::of_this_desk();
+    let mut effective = switchboard_desk::policy::of_this_desk();
     for problem in &effective.problems {
         tracing::warn!("{problem}");
     }
+    effective.try_in_use();
     let version = (
         "switchboard-cli".to_owned(),
         env!("CARGO_PKG_VERSION").to_owned(),

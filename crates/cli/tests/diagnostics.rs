@@ -5,9 +5,9 @@
 //! are there, the settings show where secrets come from and what the policy locks, the call's
 //! quality is there without the customer, and no secret is in any file.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
+use common::run;
 use switchboard_desk::store::{CallRecord, Store};
 use switchboard_testkit::keyring::Keyring;
 use switchboard_testkit::zipfile;
@@ -16,30 +16,6 @@ const TRUNK_PASSWORD: &str = "trunk-pw-9c41d2";
 const CRM_TOKEN: &str = "crm-token-77af03be";
 const REFRESH_TOKEN: &str = "M.R3_BAY.refresh-0d9e8f7a6b";
 const ACCESS_TOKEN: &str = "eyJ0eXAiOiJKV1Qi.eyJzdWIiOiJhZ2VudCJ9.c2lnbmF0dXJl";
-
-fn cli(env: &[(String, String)], args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard-cli"))
-        .args(args)
-        .envs(env.iter().cloned())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("switchboard-cli");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("exit");
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (
-        out.status.code().unwrap_or(-1),
-        text(&out.stdout),
-        text(&out.stderr),
-    )
-}
 
 #[test]
 fn a_bundle_has_the_desks_state_and_none_of_its_secrets() {
@@ -66,7 +42,7 @@ fn a_bundle_has_the_desks_state_and_none_of_its_secrets() {
             format!(r#"{{"refresh_token":"{REFRESH_TOKEN}","account":"agent@contoso.test"}}"#),
         ),
     ] {
-        let (code, _, stderr) = cli(&env, &["secret", "set", name], &secret);
+        let (code, _, stderr) = run(&env, &["secret", "set", name], &secret);
         assert_eq!(code, 0, "{stderr}");
     }
     std::fs::write(
@@ -111,7 +87,7 @@ fn a_bundle_has_the_desks_state_and_none_of_its_secrets() {
     drop(store);
 
     let bundle = out.join("bundle.zip");
-    let (code, stdout, stderr) = cli(
+    let (code, stdout, stderr) = run(
         &env,
         &["diagnostics", "--out", &bundle.display().to_string()],
         "",
@@ -145,7 +121,7 @@ fn a_bundle_has_the_desks_state_and_none_of_its_secrets() {
         }
     }
     let log = &files["logs/switchboard.log"];
-    assert!(log.contains("INFO registered as agent7") && log.contains("Bearer [redacted]"));
+    assert!(log.contains("INFO registered as agent7") && log.contains("Authorization: [redacted]"));
 
     let settings: serde_json::Value = serde_json::from_str(&files["settings.json"]).expect("json");
     let row = |key: &str| {

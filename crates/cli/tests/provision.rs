@@ -3,23 +3,10 @@
 //! file, the old file kept aside; nothing printed or written holds the secret; a bad file
 //! changes nothing.
 
-use std::process::Command;
+mod common;
 
+use common::run;
 use switchboard_testkit::keyring::Keyring;
-
-fn cli(keyring: &Keyring, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_switchboard-cli"))
-        .args(args)
-        .envs(keyring.env.iter().cloned())
-        .output()
-        .expect("switchboard-cli");
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (
-        out.status.code().unwrap_or(-1),
-        text(&out.stdout),
-        text(&out.stderr),
-    )
-}
 
 #[test]
 fn a_provisioning_file_sets_the_desk_up_and_keeps_its_secret_in_the_keychain() {
@@ -37,19 +24,20 @@ fn a_provisioning_file_sets_the_desk_up_and_keeps_its_secret_in_the_keychain() {
         format!("[settings.trunk]\nregistrar = 5\n[secrets]\ntrunk-password = \"{PASSWORD}\"\n"),
     )
     .expect("bad file");
-    let (code, stdout, stderr) = cli(
-        &keyring,
+    let (code, stdout, stderr) = run(
+        &keyring.env,
         &[
             "provision",
             &bad.display().to_string(),
             "--settings",
             &settings.display().to_string(),
         ],
+        "",
     );
     assert_ne!(code, 0);
     assert!(stderr.contains("registrar"), "{stderr}");
     assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
-    let (code, _, _) = cli(&keyring, &["secret", "check", "trunk-password"]);
+    let (code, _, _) = run(&keyring.env, &["secret", "check", "trunk-password"], "");
     assert_eq!(code, 3, "nothing stored");
     std::fs::remove_file(&bad).expect("the bad file goes (it holds the secret)");
     assert_eq!(
@@ -67,8 +55,8 @@ fn a_provisioning_file_sets_the_desk_up_and_keeps_its_secret_in_the_keychain() {
         ),
     )
     .expect("provisioning file");
-    let (code, stdout, stderr) = cli(
-        &keyring,
+    let (code, stdout, stderr) = run(
+        &keyring.env,
         &[
             "provision",
             &file.display().to_string(),
@@ -76,6 +64,7 @@ fn a_provisioning_file_sets_the_desk_up_and_keeps_its_secret_in_the_keychain() {
             &settings.display().to_string(),
             "--remove",
         ],
+        "",
     );
     assert_eq!(code, 0, "{stderr}");
     let done: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
@@ -95,7 +84,7 @@ fn a_provisioning_file_sets_the_desk_up_and_keeps_its_secret_in_the_keychain() {
         std::fs::read_to_string(&backup).expect("the old file kept"),
         "[ui]\nlanguage = \"en\"\n"
     );
-    let (code, stdout, _) = cli(&keyring, &["secret", "check", "trunk-password"]);
+    let (code, stdout, _) = run(&keyring.env, &["secret", "check", "trunk-password"], "");
     assert_eq!(code, 0, "{stdout}");
     assert!(
         !switchboard_testkit::output::holds(&out, PASSWORD.as_bytes()),

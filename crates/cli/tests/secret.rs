@@ -1,31 +1,12 @@
 //! `switchboard-cli secret` against a real keychain (gnome-keyring on a private session bus):
 //! IT stores a CRM token without it touching a file, checks it, removes it.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
+use std::process::Command;
+
+use common::run;
 use switchboard_testkit::keyring::Keyring;
-
-fn cli(keyring: &Keyring, args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard-cli"))
-        .args(args)
-        .envs(keyring.env.iter().cloned())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("switchboard-cli");
-    if let Some(mut input) = child.stdin.take() {
-        let _ = input.write_all(stdin.as_bytes());
-    }
-    let out = child.wait_with_output().expect("output");
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (
-        out.status.code().unwrap_or(-1),
-        text(&out.stdout),
-        text(&out.stderr),
-    )
-}
 
 #[test]
 fn a_secret_is_set_checked_and_deleted_and_never_printed() {
@@ -33,8 +14,8 @@ fn a_secret_is_set_checked_and_deleted_and_never_printed() {
     let keyring = Keyring::start(&out.join("keyring"));
     const TOKEN: &str = "Bearer cli-91c2";
 
-    let (code, stdout, stderr) = cli(
-        &keyring,
+    let (code, stdout, stderr) = run(
+        &keyring.env,
         &["secret", "set", "crm-token"],
         &format!("{TOKEN}\n"),
     );
@@ -44,20 +25,20 @@ fn a_secret_is_set_checked_and_deleted_and_never_printed() {
         "{stdout}"
     );
 
-    let (code, stdout, _) = cli(&keyring, &["secret", "check", "crm-token"], "");
+    let (code, stdout, _) = run(&keyring.env, &["secret", "check", "crm-token"], "");
     assert_eq!(code, 0);
     assert!(
         stdout.contains("\"present\":true") && !stdout.contains(TOKEN),
         "{stdout}"
     );
 
-    let (code, _, stderr) = cli(&keyring, &["secret", "set", "empty"], "\n");
+    let (code, _, stderr) = run(&keyring.env, &["secret", "set", "empty"], "\n");
     assert_ne!(code, 0, "an empty secret is refused");
     assert!(stderr.contains("no secret"), "{stderr}");
 
-    let (code, _, _) = cli(&keyring, &["secret", "delete", "crm-token"], "");
+    let (code, _, _) = run(&keyring.env, &["secret", "delete", "crm-token"], "");
     assert_eq!(code, 0);
-    let (code, stdout, _) = cli(&keyring, &["secret", "check", "crm-token"], "");
+    let (code, stdout, _) = run(&keyring.env, &["secret", "check", "crm-token"], "");
     assert_eq!(code, 3, "{stdout}");
     assert!(stdout.contains("\"present\":false"), "{stdout}");
 }
@@ -102,9 +83,9 @@ fn the_agent_registers_with_the_password_from_the_keychain() {
         .map(str::to_owned)
         .collect::<Vec<_>>()
     };
-    let (code, _, stderr) = cli(&keyring, &["secret", "set", "trunk"], "kc-pw-1\n");
+    let (code, _, stderr) = run(&keyring.env, &["secret", "set", "trunk"], "kc-pw-1\n");
     assert_eq!(code, 0, "{stderr}");
-    let (code, _, stderr) = cli(&keyring, &["secret", "set", "wrong"], "not-it\n");
+    let (code, _, stderr) = run(&keyring.env, &["secret", "set", "wrong"], "not-it\n");
     assert_eq!(code, 0, "{stderr}");
 
     let good = args("trunk");

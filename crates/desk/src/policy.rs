@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
 
+use switchboard_media::srtp::SrtpPolicy;
+use switchboard_sip::AccountConfig;
+
 use crate::settings::{Settings, UpdateSettings};
 
 /// Where IT puts the policy on this platform.
@@ -92,6 +95,38 @@ pub struct Effective {
     pub locked: Vec<String>,
     /// Problems to show: a policy or settings file that could not be used, and why.
     pub problems: Vec<String>,
+}
+
+impl Effective {
+    /// What the settings leave to be found out by using them: a trunk that cannot be used (no
+    /// line yet, a password not in the keychain) and a codec list that cannot. Each is added to
+    /// `problems` (the Settings panel and a diagnostics bundle show them); the desk then runs
+    /// the practice line, or uses the codecs named right, instead of not starting. The trunk's
+    /// account, when it can be used.
+    pub fn try_in_use(&mut self) -> Option<(AccountConfig, SrtpPolicy)> {
+        let trunk = self
+            .settings
+            .trunk
+            .as_ref()
+            .map(|t| t.account().map(|a| (a, t.srtp)));
+        let mut problems = Vec::new();
+        let usable = match trunk {
+            Some(Ok(usable)) => Some(usable),
+            Some(Err(e)) => {
+                problems.push(format!("{e}; running the practice line"));
+                None
+            }
+            None => None,
+        };
+        if let Err(e) = self.settings.media.check() {
+            problems.push(format!("{e}; using the codecs it names right"));
+        }
+        for problem in problems {
+            tracing::error!("settings: {problem}");
+            self.problems.push(problem);
+        }
+        usable
+    }
 }
 
 /// A file read as text: `Ok(None)` when it is not there.

@@ -115,8 +115,7 @@ impl LinkProvision {
         for (key, value) in &changes {
             check_value(key, value)?;
         }
-        let link = Self { changes };
-        Ok(link)
+        Ok(Self { changes })
     }
 
     /// What would change on this desk, as the window shows it, as offer `id`.
@@ -232,9 +231,9 @@ fn check_value(key: &str, value: &str) -> Result<(), String> {
         "trunk.registrar" => crate::settings::trunk_uris(value, &[])
             .map(|_| ())
             .map_err(|_| "trunk.registrar: not a sip: or sips: URI".into()),
-        // A link may ask for encryption, never turn it off.
-        "trunk.srtp" if !["offer", "required"].contains(&value) => {
-            Err("trunk.srtp: a link may set offer or required only".into())
+        // A link may require encryption, never relax it.
+        "trunk.srtp" if value != "required" => {
+            Err("trunk.srtp: a link may only set required".into())
         }
         "customers.country_code"
             if !(1..=3).contains(&value.len()) || !value.bytes().all(|b| b.is_ascii_digit()) =>
@@ -279,7 +278,11 @@ mod tests {
             ("switchboard://provision?trunk.srtp=maybe", "trunk.srtp"),
             (
                 "switchboard://provision?trunk.srtp=off",
-                "offer or required only",
+                "only set required",
+            ),
+            (
+                "switchboard://provision?trunk.srtp=offer",
+                "only set required",
             ),
             (
                 "switchboard://provision?trunk.registrar=evil.test&trunk.user=a",

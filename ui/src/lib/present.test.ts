@@ -10,6 +10,7 @@ import {
   consultNotice,
   settingLabel,
   settingValue,
+  updateText,
   qualityBadge,
   historyOutcome,
   historyParty,
@@ -265,6 +266,19 @@ describe("escalation panel", () => {
     expect(settingValue("true")).toBe("Yes");
     expect(settingValue("")).toBe("Not set");
     expect(settingValue("required")).toBe("required");
+    expect(settingLabel("media.codecs")).toBe("Codecs");
+    expect(settingLabel("updates.endpoint")).toBe("Update source");
+  });
+  it("says where the app stands with updates", () => {
+    expect(updateText({ state: "off" })).toBe("Updates are turned off by your organization.");
+    expect(updateText({ state: "unconfigured" })).toBe("No update source is configured.");
+    expect(updateText({ state: "available", version: "0.2.0", notes: null })).toBe("Switchboard 0.2.0 is available.");
+    expect(updateText({ state: "installed", version: "0.2.0" })).toBe(
+      "Switchboard 0.2.0 is installed: restart Switchboard to use it.",
+    );
+    expect(updateText({ state: "failed", message: "the update check failed: timeout" })).toBe(
+      "the update check failed: timeout",
+    );
   });
   it("tells how a call to an expert went", () => {
     expect(consultNotice("Priya", "busy")).toBe("Priya is busy: back with the caller");

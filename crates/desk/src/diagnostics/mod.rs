@@ -9,7 +9,6 @@ pub mod secrets;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use zip::write::SimpleFileOptions;
@@ -106,9 +105,7 @@ pub fn of_this_desk(
         calls,
     };
     let redactor = Redactor::new(secrets::known(&effective.settings, &SystemSecrets));
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = crate::engine::now_ms() / 1000;
     let out = out
         .or_else(|| log_dir.map(|dir| default_path(&dir, now)))
         .unwrap_or_else(|| {
@@ -180,7 +177,6 @@ pub fn create(
 
 /// The bundle's files, by name, before redaction.
 fn entries(sources: &Sources) -> std::io::Result<Vec<(String, String)>> {
-    let json = |value: &dyn erased::Json| value.pretty();
     let versions: serde_json::Map<String, serde_json::Value> = sources
         .versions
         .iter()
@@ -188,10 +184,10 @@ fn entries(sources: &Sources) -> std::io::Result<Vec<(String, String)>> {
         .collect();
     let calls: Vec<CallQuality> = sources.calls.iter().take(LAST_CALLS).map(quality).collect();
     let mut out = vec![
-        ("versions.json".to_owned(), json(&versions)),
-        ("settings.json".to_owned(), json(&sources.settings)),
-        ("audio-devices.json".to_owned(), json(&sources.devices)),
-        ("calls.json".to_owned(), json(&calls)),
+        ("versions.json".to_owned(), pretty(&versions)),
+        ("settings.json".to_owned(), pretty(&sources.settings)),
+        ("audio-devices.json".to_owned(), pretty(&sources.devices)),
+        ("calls.json".to_owned(), pretty(&calls)),
     ];
     if let Some(dir) = &sources.log_dir {
         for path in crate::log_file::files(dir) {
@@ -221,16 +217,8 @@ fn quality(call: &HistoryEntry) -> CallQuality<'_> {
     }
 }
 
-/// Serializing the bundle's different parts through one function.
-mod erased {
-    pub trait Json {
-        fn pretty(&self) -> String;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn pretty(&self) -> String {
-            serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("\"{e}\""))
-        }
-    }
+fn pretty(value: &impl Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("\"{e}\""))
 }
 
 fn write_zip(path: &Path, files: &[(String, String)]) -> zip::result::ZipResult<()> {
@@ -276,28 +264,19 @@ fn check(path: &Path, redactor: &Redactor) -> Result<(), BundleError> {
 
 /// `20261204-181500` (UTC) for a file name.
 fn utc_stamp(secs: u64) -> String {
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
+    let at = i64::try_from(secs)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
+        "{:04}{:02}{:02}-{:02}{:02}{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
     )
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]

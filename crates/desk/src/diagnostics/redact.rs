@@ -9,6 +9,10 @@ const CUT: &str = "[redacted]";
 /// it unreadable, and a secret that short is not one a bundle could leak.
 const SHORTEST: usize = 6;
 
+/// A bearer token or SDES key is at least this long: shorter, it is a word of prose
+/// ("bearer of") or what was already cut.
+const SHORTEST_TOKEN: usize = 12;
+
 pub struct Redactor {
     needles: Vec<String>,
 }
@@ -44,24 +48,22 @@ impl Redactor {
                 out = out.replace(needle.as_str(), CUT);
             }
         }
-        let (out, bearers) = cut_after(&out, "bearer ", 12);
-        let (out, keys) = cut_after(&out, "inline:", 12);
-        let (out, digests) = cut_digest_answers(&out);
-        (out, cut + bearers + keys + digests)
+        // Whole header values first: a bearer token there goes with its header.
+        let (out, digests) = cut_authorization(&out);
+        let (out, bearers) = cut_after(&out, "bearer ", SHORTEST_TOKEN);
+        let (out, keys) = cut_after(&out, "inline:", SHORTEST_TOKEN);
+        (out, cut + digests + bearers + keys)
     }
 
     /// Whether `text` still holds a secret (the check on the written bundle).
     pub fn finds_in(&self, text: &str) -> bool {
-        self.needles.iter().any(|n| text.contains(n.as_str()))
-            || cut_after(text, "bearer ", 12).1 > 0
-            || cut_after(text, "inline:", 12).1 > 0
-            || cut_digest_answers(text).1 > 0
+        self.redact(text).1 > 0
     }
 }
 
-/// The rest of each `Authorization:` / `Proxy-Authorization:` header line that is not already
-/// cut (the digest response, nonce and user are all the answer's).
-fn cut_digest_answers(text: &str) -> (String, usize) {
+/// The value of each `Authorization:` / `Proxy-Authorization:` header line not already cut: a
+/// digest answer (response, nonce, user) or a bearer token.
+fn cut_authorization(text: &str) -> (String, usize) {
     let mut cut = 0;
     let lines: Vec<String> = text
         .split_inclusive('\n')
@@ -75,8 +77,7 @@ fn cut_digest_answers(text: &str) -> (String, usize) {
             };
             let value = line[at..].trim_end_matches(['\r', '\n']);
             let value = value.trim_start();
-            if value.is_empty() || value == CUT || value.to_ascii_lowercase().starts_with("bearer ")
-            {
+            if value.is_empty() || value == CUT {
                 return line.to_owned();
             }
             cut += 1;
@@ -139,12 +140,12 @@ mod tests {
     #[test]
     fn bearer_tokens_are_cut_whoever_they_belong_to_and_prose_is_kept() {
         let redactor = Redactor::new(Vec::new());
-        let text = "Authorization: Bearer eyJhbGciOi.J9eyJzdWIi.OiIxMjM0 then BEARER abcdefghijklmnop, the bearer of news";
+        let text = "{\"auth\": \"Bearer eyJhbGciOi.J9eyJzdWIi.OiIxMjM0\"} then BEARER abcdefghijklmnop, the bearer of news";
         let (out, cut) = redactor.redact(text);
         assert_eq!(cut, 2, "{out}");
         assert_eq!(
             out,
-            "Authorization: Bearer [redacted] then BEARER [redacted], the bearer of news"
+            "{\"auth\": \"Bearer [redacted]\"} then BEARER [redacted], the bearer of news"
         );
         assert!(!redactor.finds_in(&out));
     }
@@ -155,9 +156,14 @@ mod tests {
         let text = "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20\r\n\
                     Authorization: Digest username=\"agent7\", response=\"6629fae49393a05397450978507c4ef1\"\r\n\
                     Proxy-Authorization: Digest username=\"agent7\"\n\
+                    authorization: Bearer short\n\
                     Via: SIP/2.0/UDP 127.0.0.1\n";
         let (out, cut) = redactor.redact(text);
-        assert_eq!(cut, 3, "{out}");
+        assert_eq!(cut, 4, "{out}");
+        assert!(
+            !out.contains("short"),
+            "a bearer header goes whole, however short: {out}"
+        );
         assert!(
             !out.contains("WVNfX19") && !out.contains("6629fae") && !out.contains("username"),
             "{out}"
@@ -167,7 +173,9 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.contains("Proxy-Authorization: [redacted]\nVia: SIP/2.0/UDP 127.0.0.1\n"),
+            out.contains(
+                "Proxy-Authorization: [redacted]\nauthorization: [redacted]\nVia: SIP/2.0/UDP 127.0.0.1\n"
+            ),
             "{out}"
         );
         assert!(!redactor.finds_in(&out) && redactor.finds_in(text));
